@@ -1,0 +1,1 @@
+//! Health checks: find dead workers and spawners and repair what they left behind.

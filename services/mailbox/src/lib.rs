@@ -1,0 +1,1 @@
+//! Mailbox backends: embedded durable queues (redb) and RabbitMQ (lapin).

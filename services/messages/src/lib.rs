@@ -1,0 +1,1 @@
+//! The messages service: accepts messages into actor mailboxes and serves results.

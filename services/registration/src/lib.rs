@@ -1,0 +1,1 @@
+//! The registration service: actors, executions, logs and state over gRPC.

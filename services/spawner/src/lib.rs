@@ -1,0 +1,1 @@
+//! The spawner: starts and stops workers on its host.

@@ -1,0 +1,1 @@
+//! Store backends: an embedded file store (redb) and Redis (fred).

@@ -1,0 +1,1 @@
+//! The worker: takes messages from an actor's mailbox and runs one container per message.

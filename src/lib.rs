@@ -1,0 +1,15 @@
+//! The shared contract of abaco: the generated gRPC code, the records every component reads
+//! and writes, one error type for both protocols, and the traits behind which the store and
+//! mailbox backends sit. Components live in `services/*` and `gateway/`; they meet here.
+
+pub mod error;
+pub mod ids;
+pub mod mailbox;
+pub mod pb;
+pub mod records;
+pub mod settings;
+pub mod status;
+pub mod store;
+pub mod time;
+
+pub use error::{AbacoError, Result};

@@ -1,0 +1,85 @@
+//! Mailboxes: one durable queue per actor. A message is published only once it is durable
+//! (the broker confirmed it), is handed to one consumer at a time, and stays in the mailbox
+//! until that consumer acks it; a consumer that goes away without acking gives it back.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// Why a mailbox call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MailboxError {
+    /// The broker or the embedded queue could not be reached or failed.
+    #[error("mailbox backend: {0}")]
+    Backend(String),
+    /// The broker did not confirm a publish.
+    #[error("the broker did not confirm the message")]
+    NotConfirmed,
+    /// The mailbox was deleted while in use.
+    #[error("mailbox closed")]
+    Closed,
+}
+
+/// The set of actor mailboxes.
+#[async_trait]
+pub trait Mailboxes: Send + Sync + std::fmt::Debug + 'static {
+    /// Makes sure the actor's mailbox exists (idempotent).
+    async fn create(&self, actor_id: &str) -> Result<(), MailboxError>;
+
+    /// Appends a message; returns once it is durable.
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError>;
+
+    /// Messages waiting, not counting those handed out and not yet acked.
+    async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError>;
+
+    /// Drops the waiting messages; how many went.
+    async fn purge(&self, actor_id: &str) -> Result<u64, MailboxError>;
+
+    /// Removes the mailbox and everything in it. Only for a deleted actor.
+    async fn delete(&self, actor_id: &str) -> Result<(), MailboxError>;
+
+    /// Starts taking messages, at most `prefetch` unacked at a time.
+    async fn consume(
+        &self,
+        actor_id: &str,
+        prefetch: u16,
+    ) -> Result<Box<dyn Consumer>, MailboxError>;
+}
+
+/// A stream of deliveries from one mailbox.
+#[async_trait]
+pub trait Consumer: Send + std::fmt::Debug {
+    /// The next delivery; `None` once the mailbox is deleted or the consumer closed.
+    async fn next(&mut self) -> Result<Option<Delivery>, MailboxError>;
+}
+
+/// Settles one delivery.
+#[async_trait]
+pub trait Acker: Send + Sync + std::fmt::Debug {
+    /// The message is done with: remove it for good.
+    async fn ack(self: Box<Self>) -> Result<(), MailboxError>;
+    /// Give the message back to the mailbox (`requeue`) or drop it.
+    async fn reject(self: Box<Self>, requeue: bool) -> Result<(), MailboxError>;
+}
+
+/// One message handed to a consumer.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The message as published.
+    pub body: Bytes,
+    /// Whether this message was handed out before and not acked.
+    pub redelivered: bool,
+    /// Settles the delivery.
+    pub acker: Box<dyn Acker>,
+}
+
+impl Delivery {
+    /// Acks the delivery.
+    pub async fn ack(self) -> Result<(), MailboxError> {
+        self.acker.ack().await
+    }
+
+    /// Rejects the delivery, giving it back when `requeue`.
+    pub async fn reject(self, requeue: bool) -> Result<(), MailboxError> {
+        self.acker.reject(requeue).await
+    }
+}

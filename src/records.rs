@@ -1,0 +1,182 @@
+//! Typed access to the store: actors, executions, workers, logs, results and state, encoded
+//! as their protobuf messages. Every change goes through [`Records::update`], a
+//! compare-and-set loop, so concurrent writers retry on fresh data instead of overwriting.
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use prost::Message;
+
+use crate::{
+    error::{AbacoError, Result},
+    pb,
+    store::{Expect, Store, StoreError, Table},
+};
+
+/// How often an update retries after losing a compare-and-set race before giving up.
+const MAX_CAS_ATTEMPTS: usize = 64;
+
+/// The records of the platform, over any [`Store`].
+#[derive(Debug, Clone)]
+pub struct Records {
+    store: Arc<dyn Store>,
+}
+
+impl From<StoreError> for AbacoError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict => AbacoError::Conflict(error.to_string()),
+            StoreError::Backend(cause) => AbacoError::Unavailable(format!("store: {cause}")),
+        }
+    }
+}
+
+/// Key of a record that belongs to an actor.
+pub fn child_key(actor_id: &str, id: &str) -> String {
+    format!("{actor_id}/{id}")
+}
+
+fn decode<M: Message + Default>(table: Table, key: &str, bytes: &[u8]) -> Result<M> {
+    M::decode(bytes)
+        .map_err(|e| AbacoError::internal(format!("corrupt {} {key}: {e}", table.name())))
+}
+
+impl Records {
+    /// Records over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// The store underneath, for raw blobs.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Reads one record.
+    pub async fn get<M: Message + Default>(&self, table: Table, key: &str) -> Result<Option<M>> {
+        match self.store.get(table, key).await? {
+            Some(found) => decode(table, key, &found.value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a new record; a conflict if the key exists.
+    pub async fn insert<M: Message>(&self, table: Table, key: &str, record: &M) -> Result<()> {
+        self.store
+            .put(
+                table,
+                key,
+                Bytes::from(record.encode_to_vec()),
+                Expect::Absent,
+                None,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                StoreError::Conflict => {
+                    AbacoError::Conflict(format!("{} {key} exists", table.name()))
+                }
+                other => other.into(),
+            })
+    }
+
+    /// Applies `change` to the current record and writes it back if nothing else wrote in
+    /// between, retrying on fresh data otherwise. `change` returns `Ok(false)` to leave the
+    /// record as it is. Answers the record as stored, or `NotFound`.
+    pub async fn update<M, F>(&self, table: Table, key: &str, mut change: F) -> Result<M>
+    where
+        M: Message + Default,
+        F: FnMut(&mut M) -> Result<bool> + Send,
+    {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(found) = self.store.get(table, key).await? else {
+                return Err(AbacoError::not_found(table_kind(table), key));
+            };
+            let mut record: M = decode(table, key, &found.value)?;
+            if !change(&mut record)? {
+                return Ok(record);
+            }
+            let bytes = Bytes::from(record.encode_to_vec());
+            match self
+                .store
+                .put(table, key, bytes, Expect::Version(found.version), None)
+                .await
+            {
+                Ok(_) => return Ok(record),
+                Err(StoreError::Conflict) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(AbacoError::Conflict(format!(
+            "{} {key} is changing too fast; try again",
+            table.name()
+        )))
+    }
+
+    /// Every record whose key starts with `prefix`.
+    pub async fn list<M: Message + Default>(&self, table: Table, prefix: &str) -> Result<Vec<M>> {
+        self.store
+            .scan(table, prefix)
+            .await?
+            .into_iter()
+            .map(|(key, found)| decode(table, &key, &found.value))
+            .collect()
+    }
+
+    /// Removes one record; whether it existed.
+    pub async fn delete(&self, table: Table, key: &str) -> Result<bool> {
+        Ok(self.store.delete(table, key).await?)
+    }
+
+    /// Stores raw bytes (logs, results, state) that expire after `ttl`.
+    pub async fn put_blob(
+        &self,
+        table: Table,
+        key: &str,
+        bytes: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        self.store.put(table, key, bytes, Expect::Any, ttl).await?;
+        Ok(())
+    }
+
+    /// Raw bytes at `key`.
+    pub async fn get_blob(&self, table: Table, key: &str) -> Result<Option<Bytes>> {
+        Ok(self.store.get(table, key).await?.map(|found| found.value))
+    }
+
+    /// An actor by id, or `NotFound`.
+    pub async fn actor(&self, actor_id: &str) -> Result<pb::Actor> {
+        self.get(Table::Actors, actor_id)
+            .await?
+            .ok_or_else(|| AbacoError::not_found("actor", actor_id))
+    }
+
+    /// Removes an actor and everything that belongs to it.
+    pub async fn purge_actor(&self, actor_id: &str) -> Result<()> {
+        let prefix = format!("{actor_id}/");
+        for table in [
+            Table::Executions,
+            Table::Logs,
+            Table::Results,
+            Table::Workers,
+        ] {
+            self.store.delete_prefix(table, &prefix).await?;
+        }
+        self.store.delete(Table::State, actor_id).await?;
+        self.store.delete(Table::Actors, actor_id).await?;
+        Ok(())
+    }
+}
+
+fn table_kind(table: Table) -> &'static str {
+    match table {
+        Table::Actors => "actor",
+        Table::Executions => "execution",
+        Table::Logs => "logs",
+        Table::Results => "results",
+        Table::Workers => "worker",
+        Table::State => "state",
+        Table::Spawners => "spawner",
+    }
+}

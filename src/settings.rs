@@ -1,0 +1,91 @@
+//! Settings every component reads. The `abaco` binary fills them in layers: these defaults,
+//! then a TOML file, then `ABACO_*` environment variables, then command-line flags.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Which backend holds records and mailboxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// A file store and file mailboxes under `data_dir`, for one process.
+    #[default]
+    Embedded,
+    /// Redis for records, RabbitMQ for mailboxes.
+    Distributed,
+}
+
+/// Case of field names in REST answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Case {
+    /// `statusMessage`, as abaco's published spec.
+    #[default]
+    Camel,
+    /// `status_message`.
+    Snake,
+}
+
+/// All settings, with their defaults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the REST gateway listens.
+    pub http_addr: SocketAddr,
+    /// Where the gRPC services listen.
+    pub grpc_addr: SocketAddr,
+    /// Where the embedded backend keeps its files.
+    pub data_dir: PathBuf,
+    /// Which backend `up` and the components use.
+    pub backend: Backend,
+    /// Redis, for the distributed backend.
+    pub redis_url: String,
+    /// RabbitMQ, for the distributed backend.
+    pub amqp_url: String,
+    /// gRPC endpoint of the registration service, for the gateway (default: `grpc_addr`).
+    pub registration_url: Option<String>,
+    /// gRPC endpoint of the messages service, for the gateway (default: `grpc_addr`).
+    pub messages_url: Option<String>,
+    /// gRPC endpoint of the admin service, for the gateway (default: `grpc_addr`).
+    pub admin_url: Option<String>,
+    /// Field-name case of REST answers.
+    pub case: Case,
+    /// Largest accepted REST request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The user a request acts as when it names none (there is no authentication yet).
+    pub default_user: String,
+    /// Version string in every REST answer.
+    pub api_version: String,
+    /// OTLP endpoint for traces; none exports nothing.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("abaco-data"),
+            backend: Backend::Embedded,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            registration_url: None,
+            messages_url: None,
+            admin_url: None,
+            case: Case::Camel,
+            max_body_bytes: 1024 * 1024,
+            default_user: "anonymous".into(),
+            api_version: concat!(env!("CARGO_PKG_VERSION")).into(),
+            otlp_endpoint: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The gRPC URL the gateway uses for a service, given its own setting.
+    pub fn service_url(&self, own: Option<&String>) -> String {
+        own.cloned()
+            .unwrap_or_else(|| format!("http://{}", self.grpc_addr))
+    }
+}

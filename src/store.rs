@@ -1,0 +1,117 @@
+//! The store: where every record lives. One small trait, a keyed table of versioned values with
+//! compare-and-set writes, so that the embedded file backend and the Redis backend behave the
+//! same and two components can never race a record into a wrong state. Typed access to the
+//! records sits on top of it in [`crate::records`].
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// The tables of the store. Keys inside a table are `/`-separated paths, e.g.
+/// `{actor_id}/{execution_id}`, so that everything of one actor can be found by prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// Actors by id.
+    Actors,
+    /// Executions by `{actor_id}/{execution_id}`.
+    Executions,
+    /// Container logs by `{actor_id}/{execution_id}`.
+    Logs,
+    /// Results by `{actor_id}/{execution_id}`.
+    Results,
+    /// Workers by `{actor_id}/{worker_id}`.
+    Workers,
+    /// State of stateful actors by actor id.
+    State,
+    /// Spawners by id.
+    Spawners,
+}
+
+impl Table {
+    /// Every table, for backends that create them up front.
+    pub const ALL: [Table; 7] = [
+        Table::Actors,
+        Table::Executions,
+        Table::Logs,
+        Table::Results,
+        Table::Workers,
+        Table::State,
+        Table::Spawners,
+    ];
+
+    /// The table's name in the backend.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Actors => "actors",
+            Table::Executions => "executions",
+            Table::Logs => "logs",
+            Table::Results => "results",
+            Table::Workers => "workers",
+            Table::State => "state",
+            Table::Spawners => "spawners",
+        }
+    }
+}
+
+/// A stored value and its version. Versions start at 1 and grow by one with every write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// Incremented on every write of the key.
+    pub version: u64,
+    /// The stored bytes.
+    pub value: Bytes,
+}
+
+/// What a write expects to find, for compare-and-set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Write whatever is there.
+    Any,
+    /// Write only if the key does not exist.
+    Absent,
+    /// Write only if the key exists at exactly this version.
+    Version(u64),
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The compare-and-set expectation did not hold.
+    #[error("the record changed concurrently")]
+    Conflict,
+    /// The backend could not be reached or failed.
+    #[error("store backend: {0}")]
+    Backend(String),
+}
+
+/// A keyed, versioned, compare-and-set store.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// The value at `key`, if present and not expired.
+    async fn get(&self, table: Table, key: &str) -> Result<Option<Versioned>, StoreError>;
+
+    /// Writes `value` at `key` if `expect` holds, and returns the new version. A `ttl` makes
+    /// the value expire; `None` keeps it until deleted.
+    async fn put(
+        &self,
+        table: Table,
+        key: &str,
+        value: Bytes,
+        expect: Expect,
+        ttl: Option<Duration>,
+    ) -> Result<u64, StoreError>;
+
+    /// Removes `key`; whether it existed.
+    async fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError>;
+
+    /// Every live entry whose key starts with `prefix`, in key order.
+    async fn scan(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Vec<(String, Versioned)>, StoreError>;
+
+    /// Removes every entry whose key starts with `prefix`; how many went.
+    async fn delete_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError>;
+}

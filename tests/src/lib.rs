@@ -1,0 +1,1 @@
+//! Integration tests: the real abaco binary against real Redis, RabbitMQ and Docker.
