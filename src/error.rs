@@ -108,6 +108,13 @@ impl From<tonic::Status> for AbacoError {
     }
 }
 
+/// A service result as a gRPC answer.
+pub fn respond<T>(result: Result<T>) -> std::result::Result<tonic::Response<T>, tonic::Status> {
+    result
+        .map(tonic::Response::new)
+        .map_err(tonic::Status::from)
+}
+
 /// The HTTP status that answers a gRPC code. Exhaustive on purpose: a new code must be placed.
 pub fn http_status(code: Code) -> StatusCode {
     match code {

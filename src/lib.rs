@@ -3,8 +3,11 @@
 //! mailbox backends sit. Components live in `services/*` and `gateway/`; they meet here.
 
 pub mod error;
+pub mod fleet;
+pub mod identity;
 pub mod ids;
 pub mod mailbox;
+pub mod names;
 pub mod pb;
 pub mod records;
 pub mod settings;

@@ -152,6 +152,21 @@ impl Records {
             .ok_or_else(|| AbacoError::not_found("actor", actor_id))
     }
 
+    /// An actor that `caller` may use: its owner or one of `admins`. To anyone else it looks
+    /// absent, so that ids of other users' actors do not leak.
+    pub async fn actor_for(
+        &self,
+        actor_id: &str,
+        caller: &str,
+        admins: &[String],
+    ) -> Result<pb::Actor> {
+        let actor = self.actor(actor_id).await?;
+        if actor.owner != caller && !admins.iter().any(|admin| admin == caller) {
+            return Err(AbacoError::not_found("actor", actor_id));
+        }
+        Ok(actor)
+    }
+
     /// Removes an actor and everything that belongs to it.
     pub async fn purge_actor(&self, actor_id: &str) -> Result<()> {
         let prefix = format!("{actor_id}/");

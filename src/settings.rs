@@ -43,6 +43,11 @@ pub struct Settings {
     pub redis_url: String,
     /// RabbitMQ, for the distributed backend.
     pub amqp_url: String,
+    /// Prefix of every Redis key and RabbitMQ queue name, so several platforms (or test runs)
+    /// can share one Redis and one broker.
+    pub namespace: String,
+    /// Users with administrator rights (privileged actors, platform-wide views).
+    pub admins: Vec<String>,
     /// gRPC endpoint of the registration service, for the gateway (default: `grpc_addr`).
     pub registration_url: Option<String>,
     /// gRPC endpoint of the messages service, for the gateway (default: `grpc_addr`).
@@ -70,6 +75,8 @@ impl Default for Settings {
             backend: Backend::Embedded,
             redis_url: "redis://127.0.0.1:6379".into(),
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            namespace: "abaco".into(),
+            admins: Vec::new(),
             registration_url: None,
             messages_url: None,
             admin_url: None,

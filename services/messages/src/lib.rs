@@ -1,1 +1,229 @@
-//! The messages service: accepts messages into actor mailboxes and serves results.
+//! The messages service: turns an accepted message into a SUBMITTED execution plus a durable
+//! mailbox entry, counts and purges mailboxes, and serves results.
+//!
+//! The execution id is made here, when the message is accepted, and travels with the message;
+//! that is what lets a worker run each accepted message once even when it is redelivered.
+
+use std::sync::Arc;
+
+use abaco::{
+    AbacoError, Result,
+    error::respond,
+    fleet::Fleet,
+    identity, ids,
+    mailbox::Mailboxes,
+    pb::{self, messages_server::Messages},
+    records::{Records, child_key},
+    store::Table,
+    time,
+};
+use bytes::Bytes;
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+/// Content types a message may have.
+const CONTENT_TYPES: [&str; 3] = ["str", "application/json", "application/octet-stream"];
+
+/// Serves messages over the records, mailboxes and fleet it is given.
+#[derive(Debug, Clone)]
+pub struct MessagesService {
+    records: Records,
+    mailboxes: Arc<dyn Mailboxes>,
+    fleet: Arc<dyn Fleet>,
+    admins: Vec<String>,
+}
+
+impl MessagesService {
+    /// A service over these backends; `admins` may address every actor.
+    pub fn new(
+        records: Records,
+        mailboxes: Arc<dyn Mailboxes>,
+        fleet: Arc<dyn Fleet>,
+        admins: Vec<String>,
+    ) -> Self {
+        Self {
+            records,
+            mailboxes,
+            fleet,
+            admins,
+        }
+    }
+
+    /// The gRPC server for this service.
+    pub fn into_server(self) -> pb::messages_server::MessagesServer<Self> {
+        pb::messages_server::MessagesServer::new(self)
+    }
+
+    async fn actor_for(&self, actor_id: &str, caller: &str) -> Result<pb::Actor> {
+        let actor = self
+            .records
+            .actor_for(actor_id, caller, &self.admins)
+            .await?;
+        if actor.status() == pb::ActorStatus::ShuttingDown {
+            return Err(AbacoError::not_found("actor", actor_id));
+        }
+        Ok(actor)
+    }
+
+    async fn send(
+        &self,
+        request: pb::SendMessageRequest,
+        caller: &str,
+    ) -> Result<pb::SendMessageResponse> {
+        if !CONTENT_TYPES.contains(&request.content_type.as_str()) {
+            return Err(AbacoError::invalid(format!(
+                "content type must be one of {CONTENT_TYPES:?}"
+            )));
+        }
+        if request.body.is_empty() {
+            return Err(AbacoError::invalid("message must not be empty"));
+        }
+        if request.content_type != "application/octet-stream"
+            && std::str::from_utf8(&request.body).is_err()
+        {
+            return Err(AbacoError::invalid("a text message must be UTF-8"));
+        }
+        if let Some(name) = request
+            .environment
+            .keys()
+            .find(|name| !abaco::names::is_env_name(name))
+        {
+            return Err(AbacoError::invalid(format!(
+                "parameter {name:?} is not a valid environment variable name"
+            )));
+        }
+        let actor = self.actor_for(&request.actor_id, caller).await?;
+        let received = time::now();
+        let execution = pb::Execution {
+            id: ids::new_id(),
+            actor_id: actor.id.clone(),
+            status: pb::ExecutionStatus::Submitted.into(),
+            message_received_time: received.clone(),
+            ..Default::default()
+        };
+        let key = child_key(&actor.id, &execution.id);
+        self.records
+            .insert(Table::Executions, &key, &execution)
+            .await?;
+        let message = pb::MailboxMessage {
+            execution_id: execution.id.clone(),
+            actor_id: actor.id.clone(),
+            body: request.body.clone(),
+            content_type: request.content_type.clone(),
+            environment: request.environment,
+            sender: caller.to_string(),
+            received_time: received,
+        };
+        if let Err(error) = self
+            .mailboxes
+            .publish(&actor.id, Bytes::from(message.encode_to_vec()))
+            .await
+        {
+            // Not accepted, so no trace of it may remain for a worker or a user to find.
+            if let Err(cleanup) = self.records.delete(Table::Executions, &key).await {
+                tracing::error!(execution = %execution.id, %cleanup, "could not remove the execution of an unpublished message");
+            }
+            return Err(AbacoError::Unavailable(format!(
+                "message not accepted: {error}"
+            )));
+        }
+        if let Err(error) = self.fleet.message_accepted(&actor.id).await {
+            tracing::warn!(actor = %actor.id, %error, "message queued, no worker started for it yet");
+        }
+        Ok(pb::SendMessageResponse {
+            msg: summary(&request.content_type, &request.body),
+            execution_id: execution.id,
+            actor_id: actor.id,
+        })
+    }
+}
+
+/// The message as the answer shows it: the text, or a note of a binary message's size.
+fn summary(content_type: &str, body: &[u8]) -> String {
+    if content_type == "application/octet-stream" {
+        format!("<binary message of {} bytes>", body.len())
+    } else {
+        String::from_utf8_lossy(body).into_owned()
+    }
+}
+
+fn mailbox_error(error: abaco::mailbox::MailboxError) -> AbacoError {
+    AbacoError::Unavailable(error.to_string())
+}
+
+#[tonic::async_trait]
+impl Messages for MessagesService {
+    async fn send_message(
+        &self,
+        request: Request<pb::SendMessageRequest>,
+    ) -> Result<Response<pb::SendMessageResponse>, Status> {
+        let caller = identity::caller(&request);
+        respond(self.send(request.into_inner(), &caller).await)
+    }
+
+    async fn count_messages(
+        &self,
+        request: Request<pb::ActorRef>,
+    ) -> Result<Response<pb::MessageCount>, Status> {
+        let caller = identity::caller(&request);
+        let actor_id = request.into_inner().actor_id;
+        let result = async {
+            self.actor_for(&actor_id, &caller).await?;
+            let messages = self
+                .mailboxes
+                .depth(&actor_id)
+                .await
+                .map_err(mailbox_error)?;
+            Ok(pb::MessageCount { actor_id, messages })
+        }
+        .await;
+        respond(result)
+    }
+
+    async fn purge_messages(
+        &self,
+        request: Request<pb::ActorRef>,
+    ) -> Result<Response<pb::MessageCount>, Status> {
+        let caller = identity::caller(&request);
+        let actor_id = request.into_inner().actor_id;
+        let result = async {
+            self.actor_for(&actor_id, &caller).await?;
+            let messages = self
+                .mailboxes
+                .purge(&actor_id)
+                .await
+                .map_err(mailbox_error)?;
+            Ok(pb::MessageCount { actor_id, messages })
+        }
+        .await;
+        respond(result)
+    }
+
+    async fn get_results(
+        &self,
+        request: Request<pb::GetExecutionRequest>,
+    ) -> Result<Response<pb::ExecutionResults>, Status> {
+        let caller = identity::caller(&request);
+        let request = request.into_inner();
+        let result = async {
+            self.actor_for(&request.actor_id, &caller).await?;
+            let key = child_key(&request.actor_id, &request.execution_id);
+            let execution: Option<pb::Execution> =
+                self.records.get(Table::Executions, &key).await?;
+            if execution.is_none() {
+                return Err(AbacoError::not_found("execution", &request.execution_id));
+            }
+            let results = self
+                .records
+                .get_blob(Table::Results, &key)
+                .await?
+                .unwrap_or_default();
+            Ok(pb::ExecutionResults {
+                execution_id: request.execution_id,
+                results: results.to_vec(),
+            })
+        }
+        .await;
+        respond(result)
+    }
+}
