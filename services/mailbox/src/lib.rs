@@ -1,1 +1,33 @@
 //! Mailbox backends: embedded durable queues (redb) and RabbitMQ (lapin).
+//!
+//! Both implement [`abaco::mailbox::Mailboxes`] with one behaviour; [`open`] picks the one the
+//! settings ask for.
+
+mod amqp;
+mod file;
+
+use std::sync::Arc;
+
+use abaco::mailbox::{MailboxError, Mailboxes};
+use abaco::settings::{Backend, Settings};
+
+pub use amqp::{AmqpMailboxes, DEFAULT_PREFIX};
+pub use file::FileMailboxes;
+
+/// Opens the mailboxes the settings ask for: a file under `data_dir` when embedded, the
+/// RabbitMQ broker at `amqp_url` when distributed, with queues named
+/// `{namespace}.actor.{actor_id}`.
+pub async fn open(settings: &Settings) -> Result<Arc<dyn Mailboxes>, MailboxError> {
+    Ok(match settings.backend {
+        Backend::Embedded => {
+            tokio::fs::create_dir_all(&settings.data_dir)
+                .await
+                .map_err(|e| MailboxError::Backend(format!("create data dir: {e}")))?;
+            Arc::new(FileMailboxes::open(&settings.data_dir.join("mailboxes.redb")).await?)
+        }
+        Backend::Distributed => {
+            let prefix = format!("{}.actor.", settings.namespace);
+            Arc::new(AmqpMailboxes::connect_with_prefix(&settings.amqp_url, &prefix).await?)
+        }
+    })
+}

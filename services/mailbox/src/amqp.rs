@@ -1,0 +1,539 @@
+//! Mailboxes on RabbitMQ: one durable queue per actor, persistent messages, publisher
+//! confirms, one channel per consumer with manual acks.
+//!
+//! Broker restarts are handled here rather than by lapin's auto-recovery: every call checks
+//! the shared connection and opens a new one when it is gone, and a consumer whose channel
+//! broke subscribes again. That keeps the failure modes plain: a call made while the broker
+//! is down fails; the next one after it is back works.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use abaco::mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
+    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions, QueuePurgeOptions,
+};
+use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ErrorKind};
+
+/// Queue name prefix used by [`AmqpMailboxes::connect`].
+pub const DEFAULT_PREFIX: &str = "abaco.actor.";
+
+/// How long one connection attempt may take before it counts as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a consumer keeps trying to resubscribe before `next` reports the error.
+const RESUBSCRIBE_FOR: Duration = Duration::from_secs(60);
+
+/// Mailboxes as durable RabbitMQ queues named `{prefix}{actor_id}`.
+#[derive(Debug)]
+pub struct AmqpMailboxes {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    url: Secret,
+    prefix: String,
+    link: tokio::sync::Mutex<Option<Link>>,
+    /// Queues declared on the current connection, so publish declares each once.
+    declared: Mutex<HashSet<String>>,
+    next_tag: AtomicU64,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpMailboxes")
+            .field("url", &self.url.shown)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The broker URL, and what of it may be shown.
+struct Secret {
+    url: String,
+    /// The URL with its password masked.
+    shown: String,
+    password: Option<String>,
+}
+
+impl Secret {
+    fn new(url: &str) -> Self {
+        let (shown, password) = match url.split_once("://") {
+            Some((scheme, rest)) => {
+                let authority_end = rest.find('/').unwrap_or(rest.len());
+                match rest[..authority_end].rsplit_once('@') {
+                    Some((userinfo, host)) => {
+                        let (user, password) = match userinfo.split_once(':') {
+                            Some((u, p)) => (u, Some(p.to_owned())),
+                            None => (userinfo, None),
+                        };
+                        let masked = if password.is_some() { ":***" } else { "" };
+                        (
+                            format!("{scheme}://{user}{masked}@{host}{}", &rest[authority_end..]),
+                            password,
+                        )
+                    }
+                    None => (url.to_owned(), None),
+                }
+            }
+            None => ("<unparsable amqp url>".to_owned(), None),
+        };
+        Self {
+            url: url.to_owned(),
+            shown,
+            password: password.filter(|p| !p.is_empty()),
+        }
+    }
+
+    /// Makes sure no part of the credentials reaches an error or a log line.
+    fn scrub(&self, text: String) -> String {
+        let text = text.replace(&self.url, &self.shown);
+        match &self.password {
+            Some(p) => text.replace(p.as_str(), "***"),
+            None => text,
+        }
+    }
+}
+
+/// The shared connection and its confirm-mode publishing channel.
+#[derive(Clone)]
+struct Link {
+    conn: Arc<Connection>,
+    publisher: Channel,
+}
+
+fn is_not_found(err: &lapin::Error) -> bool {
+    matches!(err.kind(), ErrorKind::ProtocolError(e)
+        if *e.kind() == AMQPErrorKind::Soft(AMQPSoftError::NOTFOUND))
+}
+
+impl AmqpMailboxes {
+    /// Connects to the broker at `url`; queues are named `abaco.actor.{actor_id}`.
+    pub async fn connect(url: &str) -> Result<Self, MailboxError> {
+        Self::connect_with_prefix(url, DEFAULT_PREFIX).await
+    }
+
+    /// Connects to the broker at `url`; queues are named `{prefix}{actor_id}`, so several
+    /// platforms or test runs can share one broker.
+    pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, MailboxError> {
+        let shared = Arc::new(Shared {
+            url: Secret::new(url),
+            prefix: prefix.to_owned(),
+            link: tokio::sync::Mutex::new(None),
+            declared: Mutex::new(HashSet::new()),
+            next_tag: AtomicU64::new(1),
+        });
+        // Fail early on a wrong URL or an unreachable broker.
+        shared.link().await?;
+        Ok(Self { shared })
+    }
+
+    /// The queue that holds `actor_id`'s mailbox.
+    pub fn queue_name(&self, actor_id: &str) -> String {
+        self.shared.queue(actor_id)
+    }
+}
+
+impl Shared {
+    fn queue(&self, actor_id: &str) -> String {
+        format!("{}{actor_id}", self.prefix)
+    }
+
+    fn err(&self, what: &str, e: impl std::fmt::Display) -> MailboxError {
+        MailboxError::Backend(self.url.scrub(format!("{what}: {e}")))
+    }
+
+    fn declared(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.declared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live connection and publishing channel, made anew when the old ones broke.
+    async fn link(&self) -> Result<Link, MailboxError> {
+        let mut slot = self.link.lock().await;
+        if let Some(link) = slot.as_ref() {
+            if link.conn.status().connected() {
+                if !link.publisher.status().connected() {
+                    // Only the channel died (a channel-level error): keep the connection,
+                    // which the consumers' channels share.
+                    let publisher = self.publisher(&link.conn).await?;
+                    *slot = Some(Link {
+                        conn: link.conn.clone(),
+                        publisher,
+                    });
+                }
+                return slot.clone().ok_or(MailboxError::Closed);
+            }
+            tracing::warn!(url = %self.url.shown, "AMQP connection lost; reconnecting");
+        }
+        *slot = None;
+        self.declared().clear();
+        let conn = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Connection::connect(&self.url.url, ConnectionProperties::default()),
+        )
+        .await
+        .map_err(|_| self.err("connect", "timed out"))?
+        .map_err(|e| self.err("connect", e))?;
+        let conn = Arc::new(conn);
+        let publisher = self.publisher(&conn).await?;
+        let link = Link { conn, publisher };
+        *slot = Some(link.clone());
+        tracing::debug!(url = %self.url.shown, "AMQP connected");
+        Ok(link)
+    }
+
+    async fn publisher(&self, conn: &Connection) -> Result<Channel, MailboxError> {
+        let channel = conn
+            .create_channel()
+            .await
+            .map_err(|e| self.err("open channel", e))?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| self.err("confirm select", e))?;
+        Ok(channel)
+    }
+
+    /// A short-lived channel for one management call, so a channel-closing error (404 on a
+    /// passive declare) does not break the publishing channel.
+    async fn scratch(&self) -> Result<Channel, MailboxError> {
+        let link = self.link().await?;
+        link.conn
+            .create_channel()
+            .await
+            .map_err(|e| self.err("open channel", e))
+    }
+
+    async fn declare(&self, channel: &Channel, queue: &str) -> Result<(), MailboxError> {
+        channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| self.err("declare queue", e))?;
+        self.declared().insert(queue.to_owned());
+        Ok(())
+    }
+
+    /// Opens a consumer channel on `queue`. `Ok(None)` when the queue does not exist and
+    /// `create` is false (it was deleted).
+    async fn subscribe(
+        &self,
+        queue: &str,
+        prefetch: u16,
+        create: bool,
+    ) -> Result<Option<Subscription>, MailboxError> {
+        let link = self.link().await?;
+        let channel = link
+            .conn
+            .create_channel()
+            .await
+            .map_err(|e| self.err("open channel", e))?;
+        if create {
+            self.declare(&channel, queue).await?;
+        } else {
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            };
+            match channel
+                .queue_declare(queue.into(), passive, FieldTable::default())
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if is_not_found(&e) => return Ok(None),
+                Err(e) => return Err(self.err("check queue", e)),
+            }
+        }
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await
+            .map_err(|e| self.err("set prefetch", e))?;
+        let tag = format!(
+            "abaco-{}-{}",
+            std::process::id(),
+            self.next_tag.fetch_add(1, Ordering::Relaxed)
+        );
+        let stream = channel
+            .basic_consume(
+                queue.into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| self.err("consume", e))?;
+        Ok(Some(Subscription {
+            _conn: link.conn,
+            _channel: channel,
+            stream,
+        }))
+    }
+}
+
+#[async_trait]
+impl Mailboxes for AmqpMailboxes {
+    async fn create(&self, actor_id: &str) -> Result<(), MailboxError> {
+        let channel = self.shared.scratch().await?;
+        self.shared
+            .declare(&channel, &self.shared.queue(actor_id))
+            .await
+    }
+
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError> {
+        let s = &self.shared;
+        let queue = s.queue(actor_id);
+        // Two rounds: the second one runs only when the queue vanished behind our cache
+        // (deleted by another process) and the broker returned the message unrouted.
+        for _ in 0..2 {
+            let link = s.link().await?;
+            if !s.declared().contains(&queue) {
+                s.declare(&link.publisher, &queue).await?;
+            }
+            let confirm = link
+                .publisher
+                .basic_publish(
+                    "".into(),
+                    queue.as_str().into(),
+                    // Mandatory: an unroutable message comes back instead of vanishing.
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
+                    &message,
+                    BasicProperties::default().with_delivery_mode(2),
+                )
+                .await
+                .map_err(|e| s.err("publish", e))?
+                .await
+                .map_err(|e| s.err("publish confirm", e))?;
+            match confirm {
+                Confirmation::Ack(None) => return Ok(()),
+                Confirmation::Ack(Some(_)) => {
+                    s.declared().remove(&queue);
+                }
+                Confirmation::Nack(_) | Confirmation::NotRequested => {
+                    return Err(MailboxError::NotConfirmed);
+                }
+            }
+        }
+        Err(MailboxError::NotConfirmed)
+    }
+
+    async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError> {
+        let channel = self.shared.scratch().await?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        match channel
+            .queue_declare(
+                self.shared.queue(actor_id).as_str().into(),
+                passive,
+                FieldTable::default(),
+            )
+            .await
+        {
+            Ok(q) => Ok(u64::from(q.message_count())),
+            Err(e) if is_not_found(&e) => Ok(0),
+            Err(e) => Err(self.shared.err("queue depth", e)),
+        }
+    }
+
+    async fn purge(&self, actor_id: &str) -> Result<u64, MailboxError> {
+        let channel = self.shared.scratch().await?;
+        match channel
+            .queue_purge(
+                self.shared.queue(actor_id).as_str().into(),
+                QueuePurgeOptions::default(),
+            )
+            .await
+        {
+            Ok(n) => Ok(u64::from(n)),
+            Err(e) if is_not_found(&e) => Ok(0),
+            Err(e) => Err(self.shared.err("purge queue", e)),
+        }
+    }
+
+    async fn delete(&self, actor_id: &str) -> Result<(), MailboxError> {
+        let queue = self.shared.queue(actor_id);
+        self.shared.declared().remove(&queue);
+        let channel = self.shared.scratch().await?;
+        match channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(self.shared.err("delete queue", e)),
+        }
+    }
+
+    async fn consume(
+        &self,
+        actor_id: &str,
+        prefetch: u16,
+    ) -> Result<Box<dyn Consumer>, MailboxError> {
+        let queue = self.shared.queue(actor_id);
+        let sub = self
+            .shared
+            .subscribe(&queue, prefetch, true)
+            .await?
+            .ok_or(MailboxError::Closed)?;
+        Ok(Box::new(AmqpConsumer {
+            shared: self.shared.clone(),
+            queue,
+            prefetch,
+            sub: Some(sub),
+            ended: false,
+        }))
+    }
+}
+
+/// One consumer channel. Dropping it closes the channel, and the broker requeues whatever
+/// it still held.
+struct Subscription {
+    /// Keeps the connection open while the channel is in use, even if the shared link moves on.
+    _conn: Arc<Connection>,
+    _channel: Channel,
+    stream: lapin::Consumer,
+}
+
+#[derive(Debug)]
+struct AmqpConsumer {
+    shared: Arc<Shared>,
+    queue: String,
+    prefetch: u16,
+    sub: Option<Subscription>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AmqpConsumer {
+    /// Subscribes again after the channel broke, retrying while the broker is away.
+    /// `Ok(false)` when the queue is gone.
+    async fn resubscribe(&mut self) -> Result<bool, MailboxError> {
+        let deadline = tokio::time::Instant::now() + RESUBSCRIBE_FOR;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self
+                .shared
+                .subscribe(&self.queue, self.prefetch, false)
+                .await
+            {
+                Ok(Some(sub)) => {
+                    self.sub = Some(sub);
+                    return Ok(true);
+                }
+                Ok(None) => return Ok(false),
+                Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::debug!(queue = %self.queue, error = %e, "resubscribe failed; retrying");
+                    // Backoff between reconnection attempts, not a poll for messages.
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Consumer for AmqpConsumer {
+    async fn next(&mut self) -> Result<Option<Delivery>, MailboxError> {
+        loop {
+            if self.ended {
+                return Ok(None);
+            }
+            let Some(sub) = self.sub.as_mut() else {
+                if !self.resubscribe().await? {
+                    self.ended = true;
+                }
+                continue;
+            };
+            match sub.stream.next().await {
+                Some(Ok(d)) => {
+                    return Ok(Some(Delivery {
+                        body: Bytes::from(d.data),
+                        redelivered: d.redelivered,
+                        acker: Box::new(AmqpAcker {
+                            acker: Some(d.acker),
+                        }),
+                    }));
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(queue = %self.queue, error = %self.shared.url.scrub(e.to_string()),
+                        "AMQP consumer broke; resubscribing");
+                    self.sub = None;
+                }
+                // Cancelled by the broker, usually because the queue was deleted; the
+                // passive check in `resubscribe` tells that apart from other cancels.
+                None => self.sub = None,
+            }
+        }
+    }
+}
+
+/// Settles one AMQP delivery; dropped unsettled, it gives the message back at once rather
+/// than leaving it held (and counted against prefetch) until the channel closes.
+#[derive(Debug)]
+struct AmqpAcker {
+    acker: Option<lapin::Acker>,
+}
+
+#[async_trait]
+impl Acker for AmqpAcker {
+    async fn ack(mut self: Box<Self>) -> Result<(), MailboxError> {
+        let acker = self.acker.take().ok_or(MailboxError::Closed)?;
+        acker
+            .ack(BasicAckOptions::default())
+            .await
+            .map(drop)
+            .map_err(|e| MailboxError::Backend(format!("ack: {e}")))
+    }
+
+    async fn reject(mut self: Box<Self>, requeue: bool) -> Result<(), MailboxError> {
+        let acker = self.acker.take().ok_or(MailboxError::Closed)?;
+        acker
+            .reject(BasicRejectOptions { requeue })
+            .await
+            .map(drop)
+            .map_err(|e| MailboxError::Backend(format!("reject: {e}")))
+    }
+}
+
+impl Drop for AmqpAcker {
+    fn drop(&mut self) {
+        let Some(acker) = self.acker.take() else {
+            return;
+        };
+        // Without a runtime the channel's close will requeue it anyway.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = acker.reject(BasicRejectOptions { requeue: true }).await {
+                    tracing::debug!(error = %e, "requeue of a dropped delivery failed");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,515 @@
+//! Embedded durable mailboxes in one redb file, for the single-process `abaco up`.
+//!
+//! The file holds every message not yet acked, keyed by (actor id, sequence), plus a
+//! "handed out once" flag per message so a restart can report `redelivered`. Which messages
+//! are currently handed out, and to whom, lives only in memory: after a crash nothing is
+//! handed out, so every message still in the file is delivered again.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use abaco::mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes};
+use async_trait::async_trait;
+use bytes::Bytes;
+use redb::{Database, ReadableTable, TableDefinition};
+use tokio::sync::Notify;
+
+/// Message bodies by (actor id, sequence).
+const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("messages");
+/// Messages handed out at least once, same keys as `MESSAGES`.
+const DELIVERED: TableDefinition<(&str, u64), ()> = TableDefinition::new("delivered");
+
+fn backend(what: &str, err: impl std::fmt::Display) -> MailboxError {
+    MailboxError::Backend(format!("{what}: {err}"))
+}
+
+/// Mailboxes stored in a redb file. Cheap to share: clone the `Arc` it is usually held in.
+#[derive(Debug)]
+pub struct FileMailboxes {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Database,
+    /// Sequences are global rather than per actor: one counter, monotonic across restarts.
+    next_seq: AtomicU64,
+    next_consumer: AtomicU64,
+    boxes: Mutex<HashMap<String, Arc<Mailbox>>>,
+}
+
+/// One actor's mailbox in memory. A deleted mailbox is closed and left to its consumers;
+/// a later publish makes a fresh one.
+#[derive(Debug, Default)]
+struct Mailbox {
+    state: Mutex<State>,
+    /// Woken on every change a waiting consumer may care about: a new or returned message,
+    /// an ack that frees prefetch room, or the mailbox closing.
+    changed: Notify,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    waiting: BTreeSet<u64>,
+    /// Sequences handed out before (in this process or, by the persisted flag, an earlier one).
+    seen: HashSet<u64>,
+    /// Handed-out sequence -> consumer holding it.
+    out: HashMap<u64, u64>,
+    /// Consumer -> how many it holds, for the prefetch bound.
+    held: HashMap<u64, usize>,
+    closed: bool,
+}
+
+impl Mailbox {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the sets half-updated in a way that
+        // loses messages (they are on disk), so carry on with the data as is.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts a handed-out message back at its place in the queue.
+    fn give_back(&self, seq: u64, consumer: u64) {
+        let mut st = self.lock();
+        if st.out.get(&seq) == Some(&consumer) {
+            st.out.remove(&seq);
+            release(&mut st, consumer);
+            if !st.closed {
+                st.waiting.insert(seq);
+            }
+        }
+        drop(st);
+        self.changed.notify_waiters();
+    }
+}
+
+fn release(st: &mut State, consumer: u64) {
+    if let Some(n) = st.held.get_mut(&consumer) {
+        *n = n.saturating_sub(1);
+    }
+}
+
+impl FileMailboxes {
+    /// Opens (or creates) the mailbox file at `path`, loading every message not yet acked.
+    pub async fn open(path: &Path) -> Result<Self, MailboxError> {
+        let path = path.to_owned();
+        let inner = tokio::task::spawn_blocking(move || Inner::open(&path))
+            .await
+            .map_err(|e| backend("open", e))??;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+impl Inner {
+    fn open(path: &Path) -> Result<Self, MailboxError> {
+        let db = Database::create(path).map_err(|e| backend("open mailbox file", e))?;
+        let txn = db.begin_write().map_err(|e| backend("open", e))?;
+        let mut boxes: HashMap<String, Arc<Mailbox>> = HashMap::new();
+        let mut max_seq = 0;
+        {
+            let messages = txn.open_table(MESSAGES).map_err(|e| backend("open", e))?;
+            let delivered = txn.open_table(DELIVERED).map_err(|e| backend("open", e))?;
+            for row in messages.iter().map_err(|e| backend("load", e))? {
+                let (key, _) = row.map_err(|e| backend("load", e))?;
+                let (actor, seq) = key.value();
+                max_seq = max_seq.max(seq);
+                let seen = delivered
+                    .get((actor, seq))
+                    .map_err(|e| backend("load", e))?
+                    .is_some();
+                let mb = boxes.entry(actor.to_owned()).or_default();
+                let mut st = mb.lock();
+                st.waiting.insert(seq);
+                if seen {
+                    st.seen.insert(seq);
+                }
+            }
+        }
+        // Commit so the tables exist for later read transactions.
+        txn.commit().map_err(|e| backend("open", e))?;
+        Ok(Self {
+            db,
+            next_seq: AtomicU64::new(max_seq + 1),
+            next_consumer: AtomicU64::new(1),
+            boxes: Mutex::new(boxes),
+        })
+    }
+
+    fn boxes(&self) -> MutexGuard<'_, HashMap<String, Arc<Mailbox>>> {
+        self.boxes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn mailbox(&self, actor_id: &str) -> Arc<Mailbox> {
+        self.boxes().entry(actor_id.to_owned()).or_default().clone()
+    }
+
+    fn existing(&self, actor_id: &str) -> Option<Arc<Mailbox>> {
+        self.boxes().get(actor_id).cloned()
+    }
+
+    /// Removes the given messages (and their flags) in one durable commit.
+    fn remove_rows(&self, actor_id: &str, seqs: &[u64]) -> Result<(), MailboxError> {
+        let txn = self.db.begin_write().map_err(|e| backend("remove", e))?;
+        {
+            let mut messages = txn.open_table(MESSAGES).map_err(|e| backend("remove", e))?;
+            let mut delivered = txn
+                .open_table(DELIVERED)
+                .map_err(|e| backend("remove", e))?;
+            for &seq in seqs {
+                messages
+                    .remove((actor_id, seq))
+                    .map_err(|e| backend("remove", e))?;
+                delivered
+                    .remove((actor_id, seq))
+                    .map_err(|e| backend("remove", e))?;
+            }
+        }
+        txn.commit().map_err(|e| backend("remove", e))
+    }
+
+    /// Reads a message being handed out and flags it as handed out. `None` if it is gone
+    /// (deleted or purged concurrently).
+    fn hand_out(&self, actor_id: &str, seq: u64) -> Result<Option<Bytes>, MailboxError> {
+        // A durable commit per hand-out: the flag must survive a kill -9 to be worth having,
+        // and a delivery costs a container run, far more than an fsync.
+        let txn = self.db.begin_write().map_err(|e| backend("read", e))?;
+        let body = {
+            let messages = txn.open_table(MESSAGES).map_err(|e| backend("read", e))?;
+            let body = messages
+                .get((actor_id, seq))
+                .map_err(|e| backend("read", e))?
+                .map(|v| Bytes::copy_from_slice(v.value()));
+            if body.is_some() {
+                let mut delivered = txn.open_table(DELIVERED).map_err(|e| backend("read", e))?;
+                delivered
+                    .insert((actor_id, seq), ())
+                    .map_err(|e| backend("read", e))?;
+            }
+            body
+        };
+        if body.is_some() {
+            txn.commit().map_err(|e| backend("read", e))?;
+        } else {
+            txn.abort().map_err(|e| backend("read", e))?;
+        }
+        Ok(body)
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, MailboxError> + Send + 'static,
+) -> Result<T, MailboxError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| backend("blocking task", e))?
+}
+
+#[async_trait]
+impl Mailboxes for FileMailboxes {
+    async fn create(&self, actor_id: &str) -> Result<(), MailboxError> {
+        // An empty mailbox needs no row on disk: absent and empty behave the same.
+        self.inner.mailbox(actor_id);
+        Ok(())
+    }
+
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError> {
+        let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
+        let inner = self.inner.clone();
+        let actor = actor_id.to_owned();
+        blocking(move || {
+            let txn = inner.db.begin_write().map_err(|e| backend("publish", e))?;
+            {
+                let mut messages = txn
+                    .open_table(MESSAGES)
+                    .map_err(|e| backend("publish", e))?;
+                messages
+                    .insert((actor.as_str(), seq), message.as_ref())
+                    .map_err(|e| backend("publish", e))?;
+            }
+            txn.commit().map_err(|e| backend("publish", e))
+        })
+        .await?;
+        let mb = self.inner.mailbox(actor_id);
+        mb.lock().waiting.insert(seq);
+        mb.changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError> {
+        Ok(self
+            .inner
+            .existing(actor_id)
+            .map_or(0, |mb| mb.lock().waiting.len() as u64))
+    }
+
+    async fn purge(&self, actor_id: &str) -> Result<u64, MailboxError> {
+        let Some(mb) = self.inner.existing(actor_id) else {
+            return Ok(0);
+        };
+        // Taken out of memory first so no consumer picks them while the disk catches up.
+        let seqs: Vec<u64> = std::mem::take(&mut mb.lock().waiting).into_iter().collect();
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        let inner = self.inner.clone();
+        let actor = actor_id.to_owned();
+        let rows = seqs.clone();
+        if let Err(e) = blocking(move || inner.remove_rows(&actor, &rows)).await {
+            let mut st = mb.lock();
+            if !st.closed {
+                st.waiting.extend(seqs);
+            }
+            drop(st);
+            mb.changed.notify_waiters();
+            return Err(e);
+        }
+        let mut st = mb.lock();
+        for seq in &seqs {
+            st.seen.remove(seq);
+        }
+        Ok(seqs.len() as u64)
+    }
+
+    async fn delete(&self, actor_id: &str) -> Result<(), MailboxError> {
+        if let Some(mb) = self.inner.boxes().remove(actor_id) {
+            let mut st = mb.lock();
+            st.closed = true;
+            st.waiting.clear();
+            st.out.clear();
+            drop(st);
+            mb.changed.notify_waiters();
+        }
+        // Every row of the actor goes, handed-out ones too: their ackers find nothing to ack.
+        let inner = self.inner.clone();
+        let actor = actor_id.to_owned();
+        blocking(move || {
+            let txn = inner.db.begin_write().map_err(|e| backend("delete", e))?;
+            {
+                let mut messages = txn.open_table(MESSAGES).map_err(|e| backend("delete", e))?;
+                let mut delivered = txn
+                    .open_table(DELIVERED)
+                    .map_err(|e| backend("delete", e))?;
+                let range = (actor.as_str(), 0)..=(actor.as_str(), u64::MAX);
+                messages
+                    .retain_in(range.clone(), |_, _| false)
+                    .map_err(|e| backend("delete", e))?;
+                delivered
+                    .retain_in(range, |_, _| false)
+                    .map_err(|e| backend("delete", e))?;
+            }
+            txn.commit().map_err(|e| backend("delete", e))
+        })
+        .await
+    }
+
+    async fn consume(
+        &self,
+        actor_id: &str,
+        prefetch: u16,
+    ) -> Result<Box<dyn Consumer>, MailboxError> {
+        let id = self.inner.next_consumer.fetch_add(1, Ordering::Relaxed);
+        let mailbox = self.inner.mailbox(actor_id);
+        mailbox.lock().held.insert(id, 0);
+        Ok(Box::new(FileConsumer {
+            inner: self.inner.clone(),
+            actor_id: actor_id.to_owned(),
+            mailbox,
+            id,
+            // AMQP reads a prefetch of 0 as "no limit"; do the same.
+            prefetch: if prefetch == 0 {
+                usize::MAX
+            } else {
+                usize::from(prefetch)
+            },
+        }))
+    }
+}
+
+/// A consumer of one file mailbox. Dropping it gives back every message it still holds,
+/// as closing an AMQP channel would.
+#[derive(Debug)]
+struct FileConsumer {
+    inner: Arc<Inner>,
+    actor_id: String,
+    mailbox: Arc<Mailbox>,
+    id: u64,
+    prefetch: usize,
+}
+
+impl FileConsumer {
+    /// Claims the next waiting message if this consumer has room; `Err(())` once closed.
+    fn claim(&self) -> Result<Option<(u64, bool)>, ()> {
+        let mut st = self.mailbox.lock();
+        if st.closed {
+            return Err(());
+        }
+        if st.held.get(&self.id).copied().unwrap_or(0) >= self.prefetch {
+            return Ok(None);
+        }
+        let Some(seq) = st.waiting.pop_first() else {
+            return Ok(None);
+        };
+        let redelivered = !st.seen.insert(seq);
+        st.out.insert(seq, self.id);
+        *st.held.entry(self.id).or_insert(0) += 1;
+        Ok(Some((seq, redelivered)))
+    }
+}
+
+#[async_trait]
+impl Consumer for FileConsumer {
+    async fn next(&mut self) -> Result<Option<Delivery>, MailboxError> {
+        loop {
+            let mailbox = self.mailbox.clone();
+            let notified = mailbox.changed.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a change between the look and the wait is not missed.
+            notified.as_mut().enable();
+            let Ok(claimed) = self.claim() else {
+                return Ok(None);
+            };
+            let Some((seq, redelivered)) = claimed else {
+                notified.await;
+                continue;
+            };
+            // From here the acker owns the claim: any early return gives the message back.
+            let acker = FileAcker {
+                inner: self.inner.clone(),
+                mailbox: self.mailbox.clone(),
+                actor_id: self.actor_id.clone(),
+                seq,
+                consumer: self.id,
+                settled: false,
+            };
+            let inner = self.inner.clone();
+            let actor = self.actor_id.clone();
+            match blocking(move || inner.hand_out(&actor, seq)).await? {
+                Some(body) => {
+                    return Ok(Some(Delivery {
+                        body,
+                        redelivered,
+                        acker: Box::new(acker),
+                    }));
+                }
+                None => {
+                    // Gone from disk (deleted or purged meanwhile): forget it rather than
+                    // give back a message that no longer exists.
+                    let mut acker = acker;
+                    acker.forget();
+                }
+            }
+        }
+    }
+}
+
+impl Drop for FileConsumer {
+    fn drop(&mut self) {
+        let mut st = self.mailbox.lock();
+        let mine: Vec<u64> = st
+            .out
+            .iter()
+            .filter(|&(_, &c)| c == self.id)
+            .map(|(&s, _)| s)
+            .collect();
+        for seq in mine {
+            st.out.remove(&seq);
+            if !st.closed {
+                st.waiting.insert(seq);
+            }
+        }
+        st.held.remove(&self.id);
+        drop(st);
+        self.mailbox.changed.notify_waiters();
+    }
+}
+
+/// Settles one file delivery; dropped unsettled, it gives the message back.
+#[derive(Debug)]
+struct FileAcker {
+    inner: Arc<Inner>,
+    mailbox: Arc<Mailbox>,
+    actor_id: String,
+    seq: u64,
+    consumer: u64,
+    settled: bool,
+}
+
+impl FileAcker {
+    /// Drops the claim without giving the message back.
+    fn forget(&mut self) {
+        let mut st = self.mailbox.lock();
+        if st.out.get(&self.seq) == Some(&self.consumer) {
+            st.out.remove(&self.seq);
+            release(&mut st, self.consumer);
+        }
+        st.seen.remove(&self.seq);
+        drop(st);
+        self.settled = true;
+        self.mailbox.changed.notify_waiters();
+    }
+
+    /// Removes the message for good (ack, or reject without requeue).
+    async fn remove(mut self: Box<Self>) -> Result<(), MailboxError> {
+        self.settled = true;
+        {
+            let mut st = self.mailbox.lock();
+            if st.out.get(&self.seq) != Some(&self.consumer) {
+                // The consumer went away (and the message was given back) or the mailbox
+                // was deleted: this delivery can no longer be settled.
+                return Err(MailboxError::Closed);
+            }
+            // Out of every set while the disk catches up, so a consumer dropped meanwhile
+            // does not hand it to someone else.
+            st.out.remove(&self.seq);
+            release(&mut st, self.consumer);
+        }
+        self.mailbox.changed.notify_waiters();
+        let inner = self.inner.clone();
+        let actor = self.actor_id.clone();
+        let seq = self.seq;
+        let removed = blocking(move || inner.remove_rows(&actor, &[seq])).await;
+        let mut st = self.mailbox.lock();
+        match removed {
+            Ok(()) => {
+                st.seen.remove(&seq);
+                Ok(())
+            }
+            Err(e) => {
+                if !st.closed {
+                    st.waiting.insert(seq);
+                }
+                drop(st);
+                self.mailbox.changed.notify_waiters();
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Acker for FileAcker {
+    async fn ack(self: Box<Self>) -> Result<(), MailboxError> {
+        self.remove().await
+    }
+
+    async fn reject(mut self: Box<Self>, requeue: bool) -> Result<(), MailboxError> {
+        if requeue {
+            self.settled = true;
+            self.mailbox.give_back(self.seq, self.consumer);
+            Ok(())
+        } else {
+            self.remove().await
+        }
+    }
+}
+
+impl Drop for FileAcker {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.mailbox.give_back(self.seq, self.consumer);
+        }
+    }
+}
