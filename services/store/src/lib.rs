@@ -1,1 +1,38 @@
 //! Store backends: an embedded file store (redb) and Redis (fred).
+//!
+//! Both implement [`abaco::store::Store`] with the same semantics, checked by one conformance
+//! suite in `tests/`: versions start at 1 and grow by one per write, compare-and-set is atomic,
+//! expired entries are absent everywhere, and scans return live entries in key order.
+
+mod clock;
+mod redb_store;
+mod redis_scripts;
+mod redis_store;
+
+use std::sync::Arc;
+
+use abaco::{
+    settings::{Backend, Settings},
+    store::{Store, StoreError},
+};
+
+pub use redb_store::RedbStore;
+pub use redis_store::{DEFAULT_PREFIX, RedisStore};
+
+/// The store the settings ask for: a redb file at `data_dir/store.redb` for the embedded
+/// backend, Redis at `redis_url` for the distributed one.
+pub async fn open(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
+    match settings.backend {
+        Backend::Embedded => {
+            let path = settings.data_dir.join("store.redb");
+            // Opening touches the disk and may wait on the file lock: keep it off the runtime.
+            let store = tokio::task::spawn_blocking(move || RedbStore::open(&path))
+                .await
+                .map_err(|e| StoreError::Backend(format!("opening the store: {e}")))??;
+            Ok(Arc::new(store))
+        }
+        Backend::Distributed => Ok(Arc::new(
+            RedisStore::connect_with_prefix(&settings.redis_url, &settings.namespace).await?,
+        )),
+    }
+}

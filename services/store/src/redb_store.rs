@@ -1,0 +1,282 @@
+//! The embedded backend: one redb file, one redb table per [`Table`].
+//!
+//! Each value is stored as `version (u64 LE) | expires_at millis (u64 LE, 0 = never) | bytes`.
+//! Expired entries stay on disk until the next write or delete touches them; every read treats
+//! them as absent, so nobody can observe the difference.
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use abaco::store::{Expect, Store, StoreError, Table, Versioned};
+use async_trait::async_trait;
+use bytes::Bytes;
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::clock::{now_millis, ttl_millis};
+
+const HEADER_LEN: usize = 16;
+
+fn definition(table: Table) -> TableDefinition<'static, &'static str, &'static [u8]> {
+    TableDefinition::new(table.name())
+}
+
+fn backend(error: impl Into<redb::Error>) -> StoreError {
+    StoreError::Backend(error.into().to_string())
+}
+
+/// A decoded row.
+struct Row {
+    version: u64,
+    expires_at: u64,
+    value: Bytes,
+}
+
+impl Row {
+    fn encode(version: u64, expires_at: u64, value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + value.len());
+        out.extend_from_slice(&version.to_le_bytes());
+        out.extend_from_slice(&expires_at.to_le_bytes());
+        out.extend_from_slice(value);
+        out
+    }
+
+    fn decode(key: &str, raw: &[u8]) -> Result<Self, StoreError> {
+        let corrupt = || StoreError::Backend(format!("corrupt entry {key}"));
+        let (version, rest) = raw.split_first_chunk::<8>().ok_or_else(corrupt)?;
+        let (expires_at, value) = rest.split_first_chunk::<8>().ok_or_else(corrupt)?;
+        Ok(Self {
+            version: u64::from_le_bytes(*version),
+            expires_at: u64::from_le_bytes(*expires_at),
+            value: Bytes::copy_from_slice(value),
+        })
+    }
+
+    fn live(&self, now: u64) -> bool {
+        self.expires_at == 0 || self.expires_at > now
+    }
+
+    fn into_versioned(self) -> Versioned {
+        Versioned {
+            version: self.version,
+            value: self.value,
+        }
+    }
+}
+
+/// The embedded, durable store: a single redb file. Every write is committed with immediate
+/// durability, so a write that returned `Ok` survives a crash of the process.
+///
+/// redb allows one writer at a time, which is what makes compare-and-set atomic here; it also
+/// locks the file, so only one process can open a given store.
+#[derive(Clone)]
+pub struct RedbStore {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedbStore {
+    /// Opens (or creates) the store file at `path`, creating its parent directories and every
+    /// table. Blocking: call it from a blocking context or before the runtime is busy.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Backend(format!("creating {}: {e}", parent.display())))?;
+        }
+        let db = Database::create(path).map_err(backend)?;
+        // Creating the tables up front lets read transactions open them without a
+        // "table does not exist" case.
+        let txn = db.begin_write().map_err(backend)?;
+        for table in Table::ALL {
+            txn.open_table(definition(table)).map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(Self {
+            db: Arc::new(db),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` on the blocking pool: redb does synchronous file I/O and fsyncs.
+    async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+}
+
+fn begin_write(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
+    let mut txn = db.begin_write().map_err(backend)?;
+    // Immediate is redb's default; stated here because the crash guarantee depends on it.
+    txn.set_durability(Durability::Immediate).map_err(backend)?;
+    Ok(txn)
+}
+
+#[async_trait]
+impl Store for RedbStore {
+    async fn get(&self, table: Table, key: &str) -> Result<Option<Versioned>, StoreError> {
+        let key = key.to_owned();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let rows = txn.open_table(definition(table)).map_err(backend)?;
+            let Some(raw) = rows.get(key.as_str()).map_err(backend)? else {
+                return Ok(None);
+            };
+            let row = Row::decode(&key, raw.value())?;
+            Ok(row.live(now_millis()).then(|| row.into_versioned()))
+        })
+        .await
+    }
+
+    async fn put(
+        &self,
+        table: Table,
+        key: &str,
+        value: Bytes,
+        expect: Expect,
+        ttl: Option<Duration>,
+    ) -> Result<u64, StoreError> {
+        let key = key.to_owned();
+        self.run(move |db| {
+            let txn = begin_write(db)?;
+            let version = {
+                let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+                let now = now_millis();
+                let current = match rows.get(key.as_str()).map_err(backend)? {
+                    Some(raw) => Some(Row::decode(&key, raw.value())?).filter(|r| r.live(now)),
+                    None => None,
+                };
+                let current_version = current.map(|r| r.version);
+                let holds = match expect {
+                    Expect::Any => true,
+                    Expect::Absent => current_version.is_none(),
+                    Expect::Version(v) => current_version == Some(v),
+                };
+                if !holds {
+                    return Err(StoreError::Conflict);
+                }
+                let version = current_version.map_or(1, |v| v + 1);
+                let expires_at = ttl.map_or(0, |t| now.saturating_add(ttl_millis(t)));
+                rows.insert(
+                    key.as_str(),
+                    Row::encode(version, expires_at, &value).as_slice(),
+                )
+                .map_err(backend)?;
+                version
+            };
+            txn.commit().map_err(backend)?;
+            Ok(version)
+        })
+        .await
+    }
+
+    async fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        self.run(move |db| {
+            let txn = begin_write(db)?;
+            let existed = {
+                let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+                match rows.remove(key.as_str()).map_err(backend)? {
+                    Some(raw) => Some(Row::decode(&key, raw.value())?.live(now_millis())),
+                    None => None,
+                }
+            };
+            match existed {
+                Some(live) => {
+                    txn.commit().map_err(backend)?;
+                    Ok(live)
+                }
+                // Nothing changed: skip the fsync of an empty commit.
+                None => {
+                    txn.abort().map_err(backend)?;
+                    Ok(false)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn scan(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Vec<(String, Versioned)>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let rows = txn.open_table(definition(table)).map_err(backend)?;
+            let now = now_millis();
+            let mut found = Vec::new();
+            for entry in rows.range::<&str>(prefix.as_str()..).map_err(backend)? {
+                let (key, raw) = entry.map_err(backend)?;
+                let key = key.value();
+                // Keys sort bytewise, so the first key without the prefix ends the run.
+                if !key.starts_with(prefix.as_str()) {
+                    break;
+                }
+                let row = Row::decode(key, raw.value())?;
+                if row.live(now) {
+                    found.push((key.to_owned(), row.into_versioned()));
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn delete_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError> {
+        let prefix = prefix.to_owned();
+        self.run(move |db| {
+            let txn = begin_write(db)?;
+            let (removed, live) = {
+                let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+                let now = now_millis();
+                let mut doomed = Vec::new();
+                let mut live = 0u64;
+                for entry in rows.range::<&str>(prefix.as_str()..).map_err(backend)? {
+                    let (key, raw) = entry.map_err(backend)?;
+                    let key = key.value();
+                    if !key.starts_with(prefix.as_str()) {
+                        break;
+                    }
+                    if Row::decode(key, raw.value())?.live(now) {
+                        live += 1;
+                    }
+                    doomed.push(key.to_owned());
+                }
+                for key in &doomed {
+                    rows.remove(key.as_str()).map_err(backend)?;
+                }
+                (doomed.len(), live)
+            };
+            if removed == 0 {
+                txn.abort().map_err(backend)?;
+            } else {
+                txn.commit().map_err(backend)?;
+            }
+            Ok(live)
+        })
+        .await
+    }
+}

@@ -1,0 +1,72 @@
+//! The Lua scripts that make every multi-key change of the Redis backend atomic.
+//!
+//! Layout, per table: each entry is a hash `{prefix:table}:v:{key}` with fields `v` (version)
+//! and `d` (bytes), expiring with the entry's ttl; the index `{prefix:table}:i` is a sorted set
+//! of every key, all scored 0, so that `ZRANGEBYLEX` finds a prefix without `KEYS`. Index
+//! members whose entry has expired are removed lazily by scans. The hash tag keeps a table in
+//! one cluster slot, which the scan and delete-prefix scripts need.
+
+/// `KEYS`: entry, index. `ARGV`: mode (`any`/`absent`/`version`), expected version, bytes,
+/// ttl in ms (0 = none), index member. Returns the new version, or -1 on a failed expectation.
+pub(crate) const PUT: &str = r"
+local current = redis.call('HGET', KEYS[1], 'v')
+if ARGV[1] == 'absent' then
+  if current then return -1 end
+elseif ARGV[1] == 'version' then
+  if current ~= ARGV[2] then return -1 end
+end
+local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 'd', ARGV[3])
+local ttl = tonumber(ARGV[4])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+else
+  redis.call('PERSIST', KEYS[1])
+end
+redis.call('ZADD', KEYS[2], 0, ARGV[5])
+return version
+";
+
+/// `KEYS`: entry, index. `ARGV`: index member. Returns 1 if the entry existed, else 0.
+pub(crate) const DELETE: &str = r"
+local existed = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return existed
+";
+
+/// `KEYS`: index. `ARGV`: entry key prefix of the table, key prefix to scan. Returns a flat
+/// array `key, version, bytes, ...` in key order.
+pub(crate) const SCAN: &str = r"
+local low, high = '-', '+'
+if ARGV[2] ~= '' then
+  -- No UTF-8 key contains byte 0xff, so it bounds every key that has the prefix.
+  low, high = '[' .. ARGV[2], '[' .. ARGV[2] .. '\255'
+end
+local out = {}
+for _, key in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], low, high)) do
+  local row = redis.call('HMGET', ARGV[1] .. key, 'v', 'd')
+  if row[1] then
+    out[#out + 1] = key
+    out[#out + 1] = row[1]
+    out[#out + 1] = row[2]
+  else
+    redis.call('ZREM', KEYS[1], key)
+  end
+end
+return out
+";
+
+/// `KEYS`: index. `ARGV`: entry key prefix of the table, key prefix to delete. Returns how
+/// many live entries went.
+pub(crate) const DELETE_PREFIX: &str = r"
+local low, high = '-', '+'
+if ARGV[2] ~= '' then
+  low, high = '[' .. ARGV[2], '[' .. ARGV[2] .. '\255'
+end
+local removed = 0
+for _, key in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], low, high)) do
+  removed = removed + redis.call('DEL', ARGV[1] .. key)
+  redis.call('ZREM', KEYS[1], key)
+end
+return removed
+";
