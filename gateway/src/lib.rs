@@ -1,1 +1,170 @@
 //! The REST gateway: abaco's JSON API in front of the gRPC services.
+//!
+//! A thin translation layer: each route parses its input, makes one gRPC call to
+//! Registration, Messages or Admin with the caller's user in the metadata, and renders the
+//! answer in abaco's envelope. The services decide everything else.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use abaco::{
+    pb::{
+        admin_client::AdminClient, messages_client::MessagesClient,
+        registration_client::RegistrationClient,
+    },
+    settings::Settings,
+};
+use axum::{
+    Router,
+    error_handling::HandleErrorLayer,
+    extract::DefaultBodyLimit,
+    middleware,
+    response::{IntoResponse, Response},
+};
+use tonic::transport::{Channel, Endpoint};
+use tower::{BoxError, ServiceBuilder};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+mod envelope;
+mod error;
+mod identity;
+mod input;
+mod routes;
+mod views;
+
+pub use error::GatewayError;
+pub use identity::USER_HEADER;
+
+use error::ApiError;
+
+/// Longest a request may take before it is answered 504; also the deadline of its gRPC call.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long connecting to a service may take before the request is answered 503.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The gateway: clients of the three services and the settings. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    registration: RegistrationClient<Channel>,
+    messages: MessagesClient<Channel>,
+    admin: AdminClient<Channel>,
+    settings: Arc<Settings>,
+}
+
+impl Gateway {
+    /// A gateway whose channels connect on first use, so it does not matter which of the
+    /// gateway and the services starts first. Must be called inside a tokio runtime.
+    pub fn connect(settings: &Settings) -> Result<Self, GatewayError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(GatewayError::NoRuntime);
+        }
+        if !abaco::identity::is_valid_user(&settings.default_user) {
+            return Err(GatewayError::InvalidDefaultUser(
+                settings.default_user.clone(),
+            ));
+        }
+        let registration = channel(
+            "registration",
+            settings.service_url(settings.registration_url.as_ref()),
+        )?;
+        let messages = channel(
+            "messages",
+            settings.service_url(settings.messages_url.as_ref()),
+        )?;
+        let admin = channel("admin", settings.service_url(settings.admin_url.as_ref()))?;
+        Ok(Self {
+            registration: RegistrationClient::new(registration),
+            messages: MessagesClient::new(messages),
+            admin: AdminClient::new(admin),
+            settings: Arc::new(settings.clone()),
+        })
+    }
+
+    /// The settings the gateway was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(crate) fn registration(&self) -> RegistrationClient<Channel> {
+        self.registration.clone()
+    }
+
+    pub(crate) fn messages(&self) -> MessagesClient<Channel> {
+        self.messages.clone()
+    }
+
+    pub(crate) fn admin(&self) -> AdminClient<Channel> {
+        self.admin.clone()
+    }
+
+    /// The REST API, at `/actors...` and `/v3/actors...`, with its middleware.
+    pub fn router(&self) -> Router {
+        let limit = self.settings.max_body_bytes;
+        let version: Arc<str> = Arc::from(self.settings.api_version.as_str());
+        let middleware = ServiceBuilder::new()
+            // Outermost, so every request gets a span, including those refused below.
+            .layer(TraceLayer::new_for_http())
+            // Writes the envelope of every answer made below it, refusals of layers included.
+            .layer(middleware::map_response_with_state(
+                version,
+                envelope::render,
+            ))
+            // A panic below becomes a 500 (which the envelope layer above still wraps).
+            .layer(CatchPanicLayer::custom(panic_response))
+            // Turns the timeout's error into a 504 answer; tower errors cannot reach axum.
+            .layer(HandleErrorLayer::new(timeout_response))
+            // Bounds the whole request, body reading included.
+            .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT))
+            // Refuses a declared oversize body before any work is done.
+            .layer(middleware::from_fn_with_state(
+                limit,
+                routes::refuse_declared_oversize,
+            ))
+            // Bounds bodies without a Content-Length while handlers read them.
+            .layer(DefaultBodyLimit::max(limit));
+        routes::table().with_state(self.clone()).layer(middleware)
+    }
+}
+
+fn channel(service: &'static str, url: String) -> Result<Channel, GatewayError> {
+    let invalid = |reason: String| GatewayError::InvalidUrl {
+        service,
+        url: url.clone(),
+        reason,
+    };
+    if !url.starts_with("http://") {
+        // Without a TLS feature only plain HTTP/2 works; say so now rather than per request.
+        return Err(invalid("must start with http://".into()));
+    }
+    let endpoint = Endpoint::from_shared(url.clone()).map_err(|e| invalid(e.to_string()))?;
+    Ok(endpoint.connect_timeout(CONNECT_TIMEOUT).connect_lazy())
+}
+
+async fn timeout_response(error: BoxError) -> Response {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        return ApiError::new(
+            http::StatusCode::GATEWAY_TIMEOUT,
+            "the request took too long",
+        )
+        .into_response();
+    }
+    tracing::error!(%error, "middleware error");
+    ApiError::internal().into_response()
+}
+
+fn panic_response(_payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal().into_response()
+}
+
+/// Serves the gateway on `listener` until `shutdown` resolves, then lets requests in flight
+/// finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Gateway,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, gateway.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

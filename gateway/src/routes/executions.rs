@@ -1,0 +1,97 @@
+//! `/actors/{id}/executions...`: Registration calls, and the raw results from Messages.
+
+use abaco::pb;
+use axum::{
+    extract::{Path, State, rejection::PathRejection},
+    response::{IntoResponse, Response},
+};
+use http::header;
+
+use super::view;
+use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller};
+
+type ExecutionPath = Result<Path<(String, String)>, PathRejection>;
+
+pub(super) async fn list(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Reply, ApiError> {
+    let Path(actor_id) = path?;
+    let summary = gw
+        .registration()
+        .list_executions(caller.request(pb::ListExecutionsRequest { actor_id })?)
+        .await?
+        .into_inner();
+    Ok(Reply::ok(
+        "Actor executions retrieved successfully.",
+        view(&gw, &caller).execution_summary(&summary),
+    ))
+}
+
+pub(super) async fn get(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: ExecutionPath,
+) -> Result<Reply, ApiError> {
+    let Path((actor_id, execution_id)) = path?;
+    let execution = gw
+        .registration()
+        .get_execution(caller.request(pb::GetExecutionRequest {
+            actor_id,
+            execution_id,
+        })?)
+        .await?
+        .into_inner();
+    Ok(Reply::ok(
+        "Actor execution retrieved successfully.",
+        view(&gw, &caller).execution(&execution),
+    ))
+}
+
+/// Force-quit needs a call the public services do not have yet.
+pub(super) async fn force_quit() -> ApiError {
+    ApiError::not_implemented("force-quit is not available yet")
+}
+
+pub(super) async fn logs(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: ExecutionPath,
+) -> Result<Reply, ApiError> {
+    let Path((actor_id, execution_id)) = path?;
+    let logs = gw
+        .registration()
+        .get_execution_logs(caller.request(pb::GetExecutionRequest {
+            actor_id: actor_id.clone(),
+            execution_id,
+        })?)
+        .await?
+        .into_inner();
+    Ok(Reply::ok(
+        "Logs retrieved successfully.",
+        view(&gw, &caller).logs(&actor_id, &logs),
+    ))
+}
+
+/// The bytes the container wrote, as they are: no envelope on success (abaco does the same).
+pub(super) async fn results(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: ExecutionPath,
+) -> Result<Response, ApiError> {
+    let Path((actor_id, execution_id)) = path?;
+    let results = gw
+        .messages()
+        .get_results(caller.request(pb::GetExecutionRequest {
+            actor_id,
+            execution_id,
+        })?)
+        .await?
+        .into_inner();
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        results.results,
+    )
+        .into_response())
+}

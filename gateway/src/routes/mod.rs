@@ -1,0 +1,146 @@
+//! The route table, and the answers that belong to no route.
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::{MethodRouter, get},
+};
+use http::{StatusCode, header};
+
+use crate::{Gateway, error::ApiError, identity::Caller, views::View};
+
+mod actors;
+mod executions;
+mod messages;
+mod workers;
+
+/// Every route, at `/actors...` and again under `/v3`.
+pub(crate) fn table() -> Router<Gateway> {
+    Router::new()
+        .merge(actor_routes())
+        .nest("/v3", actor_routes())
+        .fallback(not_found)
+}
+
+fn actor_routes() -> Router<Gateway> {
+    // Static segments (`aliases`, `utilization`, ...) win over `{actor_id}` in axum's router,
+    // whatever the order here.
+    Router::new()
+        .route("/actors", get(actors::list).post(actors::create))
+        .route("/actors/utilization", get(workers::utilization))
+        .route("/actors/aliases", not_yet("aliases").post(later("aliases")))
+        .route(
+            "/actors/aliases/{alias}",
+            not_yet("aliases")
+                .put(later("aliases"))
+                .delete(later("aliases")),
+        )
+        .route("/actors/configs", not_yet("configs").post(later("configs")))
+        .route(
+            "/actors/configs/{name}",
+            not_yet("configs")
+                .put(later("configs"))
+                .delete(later("configs")),
+        )
+        .route("/actors/search/{kind}", not_yet("search"))
+        .route("/actors/admin", not_yet("admin listings"))
+        .route("/actors/admin/{*rest}", not_yet("admin listings"))
+        .route(
+            "/actors/{actor_id}",
+            get(actors::get).put(actors::update).delete(actors::delete),
+        )
+        .route(
+            "/actors/{actor_id}/messages",
+            get(messages::count)
+                .post(messages::send)
+                .delete(messages::purge),
+        )
+        .route("/actors/{actor_id}/executions", get(executions::list))
+        .route(
+            "/actors/{actor_id}/executions/{execution_id}",
+            get(executions::get).delete(executions::force_quit),
+        )
+        .route(
+            "/actors/{actor_id}/executions/{execution_id}/logs",
+            get(executions::logs),
+        )
+        .route(
+            "/actors/{actor_id}/executions/{execution_id}/results",
+            get(executions::results),
+        )
+        .route(
+            "/actors/{actor_id}/state",
+            get(actors::get_state).post(actors::set_state),
+        )
+        .route(
+            "/actors/{actor_id}/workers",
+            get(workers::list).post(workers::ensure),
+        )
+        .route(
+            "/actors/{actor_id}/workers/{worker_id}",
+            get(workers::get).delete(workers::delete),
+        )
+        .route(
+            "/actors/{actor_id}/nonces",
+            not_yet("nonces").post(later("nonces")),
+        )
+        .route(
+            "/actors/{actor_id}/nonces/{nonce_id}",
+            not_yet("nonces").delete(later("nonces")),
+        )
+        .route(
+            "/actors/{actor_id}/permissions",
+            not_yet("permissions").post(later("permissions")),
+        )
+        // After the routes: it is installed on each route registered so far.
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A handler for a feature the gRPC services do not offer yet.
+fn later(feature: &'static str) -> impl Fn() -> std::future::Ready<ApiError> + Clone {
+    move || {
+        std::future::ready(ApiError::not_implemented(format!(
+            "{feature} is not implemented yet"
+        )))
+    }
+}
+
+/// A GET route for a feature the gRPC services do not offer yet.
+fn not_yet(feature: &'static str) -> MethodRouter<Gateway> {
+    get(later(feature))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this route",
+    )
+}
+
+/// Refuses a body whose declared length is over the limit, before routing reads anything.
+pub(crate) async fn refuse_declared_oversize(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => ApiError::too_large().into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+/// The view of one request's answers.
+fn view(gateway: &Gateway, caller: &Caller) -> View {
+    View::new(gateway.settings().case, caller.clone())
+}
