@@ -1,0 +1,507 @@
+//! Runs one actor container on Docker: create, start, feed, watch, collect, remove.
+//!
+//! Every run gets its own host directory with the results socket and, for binary messages,
+//! the FIFO (see [`io`]). The container is always removed at the end, on error paths too.
+
+mod io;
+mod logs;
+mod stats;
+
+use std::{collections::HashMap, path::PathBuf, pin::pin, time::Duration};
+
+use bollard::{
+    Docker,
+    errors::Error as DockerError,
+    models::{ContainerCreateBody, HostConfig},
+    query_parameters::{
+        KillContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
+        RemoveContainerOptionsBuilder, StatsOptionsBuilder,
+    },
+};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use tokio::{sync::watch, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+pub use io::{BINARY_FIFO, RESULTS_SOCKET};
+pub use stats::Usage;
+
+use io::RunDir;
+use logs::CappedLog;
+
+/// Label naming the platform (its namespace) a container belongs to.
+pub const LABEL_NAMESPACE: &str = "org.abaco.namespace";
+/// Label naming the actor a container runs for.
+pub const LABEL_ACTOR: &str = "org.abaco.actor";
+/// Label naming the worker that started a container.
+pub const LABEL_WORKER: &str = "org.abaco.worker";
+/// Label naming the execution a container runs.
+pub const LABEL_EXECUTION: &str = "org.abaco.execution";
+
+/// How long a killed container may take to be reported stopped.
+const KILL_GRACE: Duration = Duration::from_secs(10);
+/// Pause before a broken stats stream is opened again.
+const STATS_RETRY: Duration = Duration::from_secs(1);
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunSpec {
+    /// Image reference; it must already be on the host (nothing is pulled).
+    pub image: String,
+    /// Environment variables, in order; a later duplicate wins.
+    pub env: Vec<(String, String)>,
+    /// Container labels (the worker sets actor, worker and execution).
+    pub labels: HashMap<String, String>,
+    /// Memory limit in bytes.
+    pub mem_limit: Option<u64>,
+    /// CPU limit in 1e-9 CPUs.
+    pub nano_cpus: Option<u64>,
+    /// Bytes for the binary message FIFO; `None` mounts no FIFO.
+    pub binary_input: Option<Bytes>,
+    /// The container is killed after this long.
+    pub max_run_time: Option<Duration>,
+    /// Most log bytes kept; more are cut with a notice line.
+    pub log_cap: usize,
+    /// Most result bytes kept, over all datagrams; later datagrams are dropped with a notice
+    /// line in the log.
+    pub results_cap: usize,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedBy {
+    /// The container's process exited by itself.
+    Exited,
+    /// Killed on request.
+    ForceQuit,
+    /// Killed at `max_run_time`.
+    TimedOut,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Docker's id of the (now removed) container.
+    pub container_id: String,
+    /// The exit code, when Docker reported one.
+    pub exit_code: Option<i64>,
+    /// When the process started, by Docker's clock.
+    pub start_time: DateTime<Utc>,
+    /// When the process ended, by Docker's clock.
+    pub finish_time: DateTime<Utc>,
+    /// `finish_time - start_time` in milliseconds.
+    pub runtime_ms: u64,
+    /// CPU time in nanoseconds (0 when the run ended before any stats sample).
+    pub cpu_ns: u64,
+    /// Block plus network bytes (0 when the run ended before any stats sample).
+    pub io_bytes: u64,
+    /// stdout and stderr, capped.
+    pub logs: String,
+    /// Datagrams from the results socket, capped.
+    pub results: Vec<Bytes>,
+    /// Why the container stopped.
+    pub ended_by: EndedBy,
+}
+
+/// Why a run could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The image is not on this Docker host; nothing is pulled.
+    #[error("image {image} is not available on this Docker host: {message}")]
+    ImageNotFound {
+        /// The image asked for.
+        image: String,
+        /// Docker's words.
+        message: String,
+    },
+    /// Docker refused or failed a call.
+    #[error("docker: {0}")]
+    Docker(#[from] DockerError),
+    /// The run's host directory, socket or FIFO could not be made.
+    #[error("run directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs containers on the local Docker engine.
+#[derive(Debug, Clone)]
+pub struct DockerRunner {
+    docker: Docker,
+    work_dir: PathBuf,
+}
+
+impl DockerRunner {
+    /// Connects to the local engine and settles the API version with it (engines may be
+    /// older than the client).
+    pub async fn connect() -> Result<Self, RunError> {
+        let docker = Docker::connect_with_local_defaults()?
+            .negotiate_version()
+            .await?;
+        Ok(Self {
+            docker,
+            work_dir: std::env::temp_dir(),
+        })
+    }
+
+    /// Puts per-run directories under `dir` instead of the system temp dir. The Docker engine
+    /// must see the same path, so it has to be on the engine's host.
+    pub fn with_work_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.work_dir = dir.into();
+        self
+    }
+
+    /// The underlying client, for callers that need more than running.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Whether `image` is on this host.
+    pub async fn image_exists(&self, image: &str) -> Result<bool, RunError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(DockerError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Runs one container to its end, a force-quit (`cancel`) or its time limit, and
+    /// removes it.
+    pub async fn run(
+        &self,
+        spec: RunSpec,
+        cancel: CancellationToken,
+    ) -> Result<RunOutcome, RunError> {
+        let mut run_dir = RunDir::create(&self.work_dir, spec.binary_input.is_some()).await?;
+        let container_id = self.create(&spec, &run_dir).await?;
+        let guard = RemoveOnDrop::new(self.docker.clone(), container_id.clone());
+        let result = self
+            .run_created(&container_id, spec, &mut run_dir, cancel)
+            .await;
+        guard.disarm();
+        self.remove(&container_id).await;
+        result
+    }
+
+    /// Force-removes containers matching the Docker label filter `label_filter` (e.g.
+    /// `org.abaco.worker=...`) whose labels `keep` rejects; how many went.
+    pub async fn remove_orphans(
+        &self,
+        label_filter: &str,
+        keep: impl Fn(&HashMap<String, String>) -> bool,
+    ) -> Result<usize, RunError> {
+        let filters = HashMap::from([("label", vec![label_filter])]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let mut removed = 0;
+        for container in self.docker.list_containers(Some(options)).await? {
+            let (Some(id), labels) = (container.id, container.labels.unwrap_or_default()) else {
+                continue;
+            };
+            if keep(&labels) {
+                continue;
+            }
+            let options = RemoveContainerOptionsBuilder::default().force(true).build();
+            match self.docker.remove_container(&id, Some(options)).await {
+                Ok(()) => removed += 1,
+                Err(DockerError::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn create(&self, spec: &RunSpec, run_dir: &RunDir) -> Result<String, RunError> {
+        let host_config = HostConfig {
+            memory: spec.mem_limit.and_then(|v| i64::try_from(v).ok()),
+            nano_cpus: spec.nano_cpus.and_then(|v| i64::try_from(v).ok()),
+            privileged: Some(false),
+            binds: Some(run_dir.binds()),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(spec.labels.clone()),
+            tty: Some(false),
+            open_stdin: Some(false),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        match self.docker.create_container(None, body).await {
+            Ok(created) => Ok(created.id),
+            Err(DockerError::DockerResponseServerError {
+                status_code: 404,
+                message,
+            }) => Err(RunError::ImageNotFound {
+                image: spec.image.clone(),
+                message,
+            }),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn run_created(
+        &self,
+        id: &str,
+        spec: RunSpec,
+        run_dir: &mut RunDir,
+        cancel: CancellationToken,
+    ) -> Result<RunOutcome, RunError> {
+        let results_done = CancellationToken::new();
+        let results = run_dir.take_socket().map(|socket| {
+            Task::spawn(io::collect_results(
+                socket,
+                spec.results_cap,
+                results_done.clone(),
+            ))
+        });
+        let local_start = Utc::now();
+        self.docker.start_container(id, None).await?;
+
+        let _fifo = match (run_dir.fifo(), spec.binary_input.clone()) {
+            (Some(path), Some(data)) => Some(Task::spawn(io::feed_fifo(path.to_path_buf(), data))),
+            _ => None,
+        };
+        let (usage_tx, usage_rx) = watch::channel(Usage::default());
+        let stats = Task::spawn(sample_stats(self.docker.clone(), id.to_string(), usage_tx));
+
+        let ended_by = self.wait(id, &cancel, spec.max_run_time).await?;
+        let local_finish = Utc::now();
+        drop(stats);
+        let usage = *usage_rx.borrow();
+
+        let state = self.docker.inspect_container(id, None).await?.state;
+        let exit_code = state.as_ref().and_then(|s| s.exit_code);
+        let docker_time = |text: Option<&String>| text.and_then(|t| parse_docker_time(t));
+        let start_time =
+            docker_time(state.as_ref().and_then(|s| s.started_at.as_ref())).unwrap_or(local_start);
+        let finish_time = docker_time(state.as_ref().and_then(|s| s.finished_at.as_ref()))
+            .filter(|finish| *finish >= start_time)
+            .unwrap_or(local_finish);
+
+        results_done.cancel();
+        let collected = match results {
+            Some(task) => task.finish().await.unwrap_or_default(),
+            None => io::Collected::default(),
+        };
+        let mut logs = match self.logs(id, spec.log_cap).await {
+            Ok(logs) => logs,
+            Err(error) => format!("[abaco: logs unavailable: {error}]\n"),
+        };
+        if collected.dropped_bytes > 0 {
+            logs.push_str(&format!(
+                "[abaco: results truncated at {} bytes; {} bytes dropped]\n",
+                spec.results_cap, collected.dropped_bytes
+            ));
+        }
+        Ok(RunOutcome {
+            container_id: id.to_string(),
+            exit_code,
+            start_time,
+            finish_time,
+            runtime_ms: u64::try_from((finish_time - start_time).num_milliseconds()).unwrap_or(0),
+            cpu_ns: usage.cpu_ns,
+            io_bytes: usage.io_bytes,
+            logs,
+            results: collected.datagrams,
+            ended_by,
+        })
+    }
+
+    /// Waits for the container to stop, killing it on cancel or at the deadline.
+    async fn wait(
+        &self,
+        id: &str,
+        cancel: &CancellationToken,
+        max_run_time: Option<Duration>,
+    ) -> Result<EndedBy, RunError> {
+        let deadline = async {
+            match max_run_time {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut exited = pin!(self.wait_exit(id));
+        let ended_by = tokio::select! {
+            result = &mut exited => {
+                result?;
+                return Ok(EndedBy::Exited);
+            }
+            () = cancel.cancelled() => EndedBy::ForceQuit,
+            () = deadline => EndedBy::TimedOut,
+        };
+        match self
+            .docker
+            .kill_container(id, None::<KillContainerOptions>)
+            .await
+        {
+            // 409: it stopped by itself in the meantime.
+            Ok(())
+            | Err(DockerError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => {}
+            Err(error) => return Err(error.into()),
+        }
+        match tokio::time::timeout(KILL_GRACE, exited).await {
+            Ok(result) => result?,
+            Err(_) => tracing::warn!(container = id, "killed container did not report stopping"),
+        }
+        Ok(ended_by)
+    }
+
+    /// Resolves once the container is not running.
+    async fn wait_exit(&self, id: &str) -> Result<(), RunError> {
+        loop {
+            match self.docker.wait_container(id, None).next().await {
+                // bollard reports a non-zero exit as an error; the code is read by inspect.
+                None | Some(Ok(_)) | Some(Err(DockerError::DockerContainerWaitError { .. })) => {
+                    return Ok(());
+                }
+                // The client's request timeout, not the container's: wait again.
+                Some(Err(DockerError::RequestTimeoutError)) => continue,
+                Some(Err(error)) => return Err(error.into()),
+            }
+        }
+    }
+
+    async fn logs(&self, id: &str, cap: usize) -> Result<String, RunError> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(false)
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let mut log = CappedLog::new(cap);
+        while let Some(chunk) = stream.next().await {
+            if !log.push(&chunk?.into_bytes()) {
+                break;
+            }
+        }
+        Ok(log.finish())
+    }
+
+    async fn remove(&self, id: &str) {
+        if let Err(error) = remove_container(&self.docker, id).await {
+            tracing::warn!(container = id, %error, "could not remove container");
+        }
+    }
+}
+
+async fn remove_container(docker: &Docker, id: &str) -> Result<(), DockerError> {
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    match docker.remove_container(id, Some(options)).await {
+        Err(DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        other => other,
+    }
+}
+
+/// Keeps the latest usage figures: a one-shot sample at once (short runs may end before a
+/// stream yields), then the stream, reopened if the client's request timeout cuts it.
+async fn sample_stats(docker: Docker, id: String, usage: watch::Sender<Usage>) {
+    let record = |sample: &bollard::models::ContainerStatsResponse| {
+        let fresh = Usage::from_sample(sample);
+        usage.send_modify(|current| *current = current.merge(fresh));
+    };
+    let once = StatsOptionsBuilder::default()
+        .stream(false)
+        .one_shot(true)
+        .build();
+    if let Some(Ok(sample)) = docker.stats(&id, Some(once)).next().await {
+        record(&sample);
+    }
+    loop {
+        let options = StatsOptionsBuilder::default().stream(true).build();
+        let mut stream = docker.stats(&id, Some(options));
+        while let Some(Ok(sample)) = stream.next().await {
+            record(&sample);
+        }
+        tokio::time::sleep(STATS_RETRY).await;
+    }
+}
+
+/// Docker's "0001-01-01T00:00:00Z" means "never"; anything unparsable is treated the same.
+fn parse_docker_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+        .filter(|t| t.timestamp() > 0)
+}
+
+/// A spawned task that is aborted if it is dropped before it finishes.
+#[derive(Debug)]
+struct Task<T>(JoinHandle<T>);
+
+impl<T: Send + 'static> Task<T> {
+    fn spawn(future: impl Future<Output = T> + Send + 'static) -> Self {
+        Self(tokio::spawn(future))
+    }
+
+    /// Its result; `None` if it panicked or was aborted.
+    async fn finish(mut self) -> Option<T> {
+        (&mut self.0).await.ok()
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Removes the container if the run future is dropped half-way (its caller went away), so
+/// that no container outlives its run even then.
+#[derive(Debug)]
+struct RemoveOnDrop {
+    docker: Docker,
+    id: Option<String>,
+}
+
+impl RemoveOnDrop {
+    fn new(docker: Docker, id: String) -> Self {
+        Self {
+            docker,
+            id: Some(id),
+        }
+    }
+
+    fn disarm(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let docker = self.docker.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = remove_container(&docker, &id).await {
+                    tracing::warn!(container = id, %error, "could not remove abandoned container");
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_zero_time_means_none() {
+        assert_eq!(parse_docker_time("0001-01-01T00:00:00Z"), None);
+        let t = parse_docker_time("2024-05-01T10:00:00.123456789Z");
+        assert_eq!(t.map(|t| t.timestamp_subsec_millis()), Some(123));
+    }
+}

@@ -1,0 +1,390 @@
+//! The worker proper: one message at a time from the actor's mailbox, one container per
+//! message, the execution recorded before the message is acked.
+//!
+//! Per delivery: decode (undecodable: dropped with a log line, nothing can ever run it) ->
+//! load the actor (gone: give the message back and stop) -> claim the execution by
+//! compare-and-set (see [`records::claim`]) -> run -> store logs and results -> record the
+//! execution COMPLETE (or ERROR) -> ack. A crash anywhere before the ack leaves the message in
+//! the mailbox, and its redelivery finds the execution either finished (acked, not run again)
+//! or RUNNING by a dead owner (run again).
+//!
+//! A run that Docker cannot carry out (the image is not on the host, the engine refused) ends
+//! the execution ERROR with Docker's reason in its status message and logs, and the message is
+//! acked: the failure is visible to the user instead of the message bouncing forever. The
+//! flip side: while the engine is down, waiting messages end ERROR rather than wait.
+
+mod env;
+mod records;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use abaco::{
+    AbacoError,
+    mailbox::{Delivery, MailboxError, Mailboxes},
+    pb::{self, ExecutionStatus, WorkerStatus},
+    records::{Records, child_key},
+    store::Table,
+    time,
+};
+use bytes::Bytes;
+use prost::Message;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    container::{
+        DockerRunner, EndedBy, LABEL_ACTOR, LABEL_EXECUTION, LABEL_NAMESPACE, LABEL_WORKER,
+        RunError, RunOutcome, RunSpec,
+    },
+    handle::WorkerHandle,
+};
+
+pub use env::{BINARY, RunContext, build as build_env};
+
+/// Pause after a store failure before the next delivery, so a sick store is not hammered.
+const BACKOFF: Duration = Duration::from_secs(1);
+
+/// Settings of a worker; zero values on the actor fall back to these.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// The platform's namespace, put on every container so that health checks of one platform
+    /// never touch another's containers on a shared engine.
+    pub namespace: String,
+    /// Base URL of the API, handed to runs as `_abaco_api_server`.
+    pub api_server: String,
+    /// How long logs and results are kept when the actor sets no `log_ex`.
+    pub default_log_ttl: Duration,
+    /// Most log bytes kept per execution.
+    pub log_cap: usize,
+    /// Most result bytes kept per execution.
+    pub results_cap: usize,
+    /// Run time limit when the actor sets none; `None` lets runs go on.
+    pub default_max_run_time: Option<Duration>,
+    /// Memory limit in bytes when the actor sets none.
+    pub default_mem_limit: Option<u64>,
+    /// CPU limit (1e-9 CPUs) when the actor sets none.
+    pub default_nano_cpus: Option<u64>,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            namespace: "abaco".into(),
+            api_server: "http://127.0.0.1:8000".into(),
+            default_log_ttl: Duration::from_secs(24 * 60 * 60),
+            log_cap: 1024 * 1024,
+            results_cap: 1024 * 1024,
+            default_max_run_time: None,
+            default_mem_limit: None,
+            default_nano_cpus: None,
+        }
+    }
+}
+
+/// Everything a worker needs.
+#[derive(Debug)]
+pub struct WorkerContext {
+    records: Records,
+    mailboxes: Arc<dyn Mailboxes>,
+    runner: DockerRunner,
+    settings: WorkerSettings,
+    handle: WorkerHandle,
+}
+
+impl WorkerContext {
+    /// A worker for `worker.actor_id`, known as `worker.id`.
+    pub fn new(
+        records: Records,
+        mailboxes: Arc<dyn Mailboxes>,
+        runner: DockerRunner,
+        worker: pb::Worker,
+        settings: WorkerSettings,
+    ) -> Self {
+        let handle = WorkerHandle::new(records.clone(), worker);
+        Self {
+            records,
+            mailboxes,
+            runner,
+            settings,
+            handle,
+        }
+    }
+
+    /// The handle for the control service and the process.
+    pub fn handle(&self) -> WorkerHandle {
+        self.handle.clone()
+    }
+
+    fn worker_id(&self) -> &str {
+        self.handle.worker_id()
+    }
+
+    fn actor_id(&self) -> &str {
+        self.handle.actor_id()
+    }
+}
+
+/// Why a worker stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The mailbox failed; unacked messages go back to it.
+    #[error("mailbox: {0}")]
+    Mailbox(#[from] MailboxError),
+    /// The store failed where a record had to be written before an ack.
+    #[error("store: {0}")]
+    Store(#[from] AbacoError),
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Runs the worker until `shutdown` (graceful: the current run finishes), a stop through its
+/// handle, the actor's deletion or a mailbox failure. The worker record goes READY at the
+/// start, BUSY during runs, READY after each, and SHUTTING_DOWN on the way out; removing it is
+/// left to whoever manages workers.
+pub async fn run_worker(
+    ctx: WorkerContext,
+    shutdown: CancellationToken,
+) -> Result<(), WorkerError> {
+    let handle = ctx.handle();
+    records::set_worker_status(&ctx.records, handle.snapshot(), WorkerStatus::Ready, None).await;
+    let result = consume(&ctx, &shutdown).await;
+    records::set_worker_status(
+        &ctx.records,
+        handle.snapshot(),
+        WorkerStatus::ShuttingDown,
+        None,
+    )
+    .await;
+    result
+}
+
+async fn consume(ctx: &WorkerContext, shutdown: &CancellationToken) -> Result<(), WorkerError> {
+    let mut consumer = ctx.mailboxes.consume(ctx.actor_id(), 1).await?;
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return Ok(()),
+            () = ctx.handle.stopped() => return Ok(()),
+            next = consumer.next() => next?,
+        };
+        let Some(delivery) = next else {
+            tracing::info!(actor = ctx.actor_id(), "mailbox closed; worker stops");
+            return Ok(());
+        };
+        if let Flow::Stop = process(ctx, delivery).await? {
+            return Ok(());
+        }
+    }
+}
+
+async fn process(ctx: &WorkerContext, delivery: Delivery) -> Result<Flow, WorkerError> {
+    if ctx.handle.is_stopping() {
+        // Taken in the same instant as the stop: not ours to start any more.
+        settle(delivery.reject(true).await);
+        return Ok(Flow::Stop);
+    }
+    let message = match pb::MailboxMessage::decode(delivery.body.clone()) {
+        Ok(message) if !message.execution_id.is_empty() => message,
+        Ok(_) | Err(_) => {
+            tracing::error!(
+                actor = ctx.actor_id(),
+                bytes = delivery.body.len(),
+                "undecodable mailbox message dropped"
+            );
+            settle(delivery.reject(false).await);
+            return Ok(Flow::Continue);
+        }
+    };
+    if message.actor_id != ctx.actor_id() {
+        tracing::warn!(
+            actor = ctx.actor_id(),
+            named = %message.actor_id,
+            "message names another actor; run as this mailbox's actor"
+        );
+    }
+    let mut message = message;
+    message.actor_id = ctx.actor_id().to_string();
+
+    let actor = match ctx.records.actor(ctx.actor_id()).await {
+        Ok(actor) => actor,
+        Err(AbacoError::NotFound(_)) => {
+            tracing::info!(actor = ctx.actor_id(), "actor is gone; worker stops");
+            settle(delivery.reject(true).await);
+            return Ok(Flow::Stop);
+        }
+        Err(error) => return give_back(delivery, error).await,
+    };
+
+    let execution = match records::claim(
+        &ctx.records,
+        &message,
+        ctx.worker_id(),
+        delivery.redelivered,
+    )
+    .await
+    {
+        Ok(records::Claim::Run(execution)) => execution,
+        Ok(records::Claim::Finished) => {
+            tracing::info!(execution = %message.execution_id, "already recorded; acked without running");
+            settle(delivery.ack().await);
+            return Ok(Flow::Continue);
+        }
+        Ok(records::Claim::Duplicate) => {
+            tracing::warn!(execution = %message.execution_id, "duplicate of a running execution; acked");
+            settle(delivery.ack().await);
+            return Ok(Flow::Continue);
+        }
+        Err(error) => return give_back(delivery, error).await,
+    };
+
+    records::set_worker_status(
+        &ctx.records,
+        ctx.handle.snapshot(),
+        WorkerStatus::Busy,
+        None,
+    )
+    .await;
+    let spec = run_spec(ctx, &actor, &message).await;
+    let cancel = ctx.handle.begin(&execution.id);
+    let outcome = ctx.runner.run(spec, cancel).await;
+    ctx.handle.end();
+
+    let recorded = record(ctx, &actor, &execution, outcome).await;
+    records::set_worker_status(
+        &ctx.records,
+        ctx.handle.snapshot(),
+        WorkerStatus::Ready,
+        Some(time::now()),
+    )
+    .await;
+    if let Err(error) = recorded {
+        // Not recorded, so not acked: the message comes back and runs again.
+        settle(delivery.reject(true).await);
+        return Err(error.into());
+    }
+    settle(delivery.ack().await);
+    Ok(Flow::Continue)
+}
+
+/// Hands a message back after a store failure and pauses.
+async fn give_back(delivery: Delivery, error: AbacoError) -> Result<Flow, WorkerError> {
+    tracing::warn!(%error, "store failed; message given back");
+    settle(delivery.reject(true).await);
+    tokio::time::sleep(BACKOFF).await;
+    Ok(Flow::Continue)
+}
+
+/// An ack or reject that fails is logged: the broker will hand the message out again, and
+/// the execution record decides what happens then.
+fn settle(result: Result<(), MailboxError>) {
+    if let Err(error) = result {
+        tracing::warn!(%error, "could not settle a delivery; it will come back");
+    }
+}
+
+async fn run_spec(ctx: &WorkerContext, actor: &pb::Actor, message: &pb::MailboxMessage) -> RunSpec {
+    let state_json = if actor.stateless {
+        "{}".to_string()
+    } else {
+        match ctx.records.get_blob(Table::State, &actor.id).await {
+            Ok(Some(state)) if !state.is_empty() => String::from_utf8_lossy(&state).into_owned(),
+            Ok(_) => "{}".to_string(),
+            Err(error) => {
+                tracing::warn!(actor = %actor.id, %error, "state unreadable; run gets {{}}");
+                "{}".to_string()
+            }
+        }
+    };
+    let env = env::build(
+        actor,
+        message,
+        RunContext {
+            worker_id: ctx.worker_id(),
+            api_server: &ctx.settings.api_server,
+            state_json: &state_json,
+            // No token service exists yet: actors that ask get the variable, empty.
+            access_token: None,
+        },
+    );
+    let nonzero = |v: u64| (v > 0).then_some(v);
+    RunSpec {
+        image: actor.image.clone(),
+        env,
+        labels: HashMap::from([
+            (LABEL_NAMESPACE.to_string(), ctx.settings.namespace.clone()),
+            (LABEL_ACTOR.to_string(), actor.id.clone()),
+            (LABEL_WORKER.to_string(), ctx.worker_id().to_string()),
+            (LABEL_EXECUTION.to_string(), message.execution_id.clone()),
+        ]),
+        mem_limit: nonzero(actor.mem_limit).or(ctx.settings.default_mem_limit),
+        nano_cpus: nonzero(actor.max_cpus).or(ctx.settings.default_nano_cpus),
+        binary_input: env::is_binary(message).then(|| Bytes::from(message.body.clone())),
+        max_run_time: nonzero(u64::from(actor.max_run_time))
+            .map(Duration::from_secs)
+            .or(ctx.settings.default_max_run_time),
+        log_cap: ctx.settings.log_cap,
+        results_cap: ctx.settings.results_cap,
+    }
+}
+
+/// Stores logs and results, then the final execution record: the record is what makes the
+/// ack safe, so everything it points at is written first.
+async fn record(
+    ctx: &WorkerContext,
+    actor: &pb::Actor,
+    execution: &pb::Execution,
+    outcome: Result<RunOutcome, RunError>,
+) -> abaco::Result<()> {
+    let key = child_key(&actor.id, &execution.id);
+    let ttl = Some(if actor.log_ex > 0 {
+        Duration::from_secs(u64::from(actor.log_ex))
+    } else {
+        ctx.settings.default_log_ttl
+    });
+    let (logs, results) = match &outcome {
+        Ok(run) => (run.logs.clone(), run.results.concat()),
+        Err(error) => (format!("[abaco: the run failed: {error}]\n"), Vec::new()),
+    };
+    let put = |table, bytes: Bytes| {
+        let key = key.clone();
+        async move { records::persist(|| ctx.records.put_blob(table, &key, bytes.clone(), ttl)).await }
+    };
+    put(Table::Logs, Bytes::from(logs)).await?;
+    put(Table::Results, Bytes::from(results)).await?;
+
+    records::finish(
+        &ctx.records,
+        &actor.id,
+        &execution.id,
+        |record| match &outcome {
+            Ok(run) => {
+                record.set_status(ExecutionStatus::Complete);
+                record.start_time = time::format(run.start_time);
+                record.finish_time = time::format(run.finish_time);
+                record.runtime = run.runtime_ms;
+                record.cpu = run.cpu_ns;
+                record.io = run.io_bytes;
+                record.exit_code = run.exit_code;
+                record.container_id = run.container_id.clone();
+                record.status_message = match run.ended_by {
+                    EndedBy::Exited => String::new(),
+                    EndedBy::ForceQuit => "force-quit on request".into(),
+                    EndedBy::TimedOut => "killed at the actor's maximum run time".into(),
+                };
+            }
+            Err(error) => {
+                record.set_status(ExecutionStatus::Error);
+                record.finish_time = time::now();
+                record.status_message = match error {
+                    RunError::ImageNotFound { image, .. } => format!(
+                        "image {image} is not available on the Docker host (images are not pulled)"
+                    ),
+                    other => format!("the run could not be carried out: {other}"),
+                };
+            }
+        },
+    )
+    .await
+}

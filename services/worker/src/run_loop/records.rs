@@ -1,0 +1,187 @@
+//! The worker's writes to the store: claiming an execution, finishing it, and its own record.
+
+use std::{future::Future, time::Duration};
+
+use abaco::{
+    AbacoError, pb,
+    pb::{ExecutionStatus, WorkerStatus},
+    records::{Records, child_key},
+    store::Table,
+    time,
+};
+
+/// Attempts for writes that must not be lost before an ack.
+const ATTEMPTS: u32 = 5;
+/// First pause between attempts; doubled each time.
+const FIRST_PAUSE: Duration = Duration::from_millis(200);
+
+/// What to do with a delivered execution.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// It is ours to run now; the record as claimed.
+    Run(Box<pb::Execution>),
+    /// It already ended (a redelivery after success): ack without running.
+    Finished,
+    /// Another live worker runs it from another copy of the message: ack this copy.
+    Duplicate,
+}
+
+/// Moves the execution to RUNNING under `worker_id`, by compare-and-set.
+///
+/// A RUNNING execution of another worker is taken over only when the broker says this
+/// delivery was handed out before (`redelivered`): the first holder went away without acking,
+/// and is taken for dead. Otherwise the message is a second copy and the owner will settle
+/// its own; acking ours loses nothing (requeueing it would come back marked redelivered and
+/// run the execution twice). A missing record (the accepting side failed between publishing
+/// and recording) is created from the message so the run is still visible.
+pub async fn claim(
+    records: &Records,
+    message: &pb::MailboxMessage,
+    worker_id: &str,
+    redelivered: bool,
+) -> abaco::Result<Claim> {
+    let key = child_key(&message.actor_id, &message.execution_id);
+    for _ in 0..2 {
+        // Set by the last attempt of the compare-and-set loop, the one that counted.
+        let mut verdict = Claim::Finished;
+        let updated = records
+            .update(
+                Table::Executions,
+                &key,
+                |execution: &mut pb::Execution| match execution.status() {
+                    ExecutionStatus::Complete | ExecutionStatus::Error => {
+                        verdict = Claim::Finished;
+                        Ok(false)
+                    }
+                    ExecutionStatus::Running
+                        if execution.worker_id != worker_id && !redelivered =>
+                    {
+                        verdict = Claim::Duplicate;
+                        Ok(false)
+                    }
+                    _ => {
+                        mark_running(execution, worker_id);
+                        verdict = Claim::Run(Box::default());
+                        Ok(true)
+                    }
+                },
+            )
+            .await;
+        match updated {
+            Ok(execution) => {
+                return Ok(match verdict {
+                    Claim::Run(_) => Claim::Run(Box::new(execution)),
+                    other => other,
+                });
+            }
+            Err(AbacoError::NotFound(_)) => {
+                let mut execution = pb::Execution {
+                    id: message.execution_id.clone(),
+                    actor_id: message.actor_id.clone(),
+                    message_received_time: message.received_time.clone(),
+                    ..Default::default()
+                };
+                mark_running(&mut execution, worker_id);
+                match records.insert(Table::Executions, &key, &execution).await {
+                    Ok(()) => return Ok(Claim::Run(Box::new(execution))),
+                    // Recorded meanwhile: claim it the ordinary way.
+                    Err(AbacoError::Conflict(_)) => continue,
+                    Err(error) => return Err(error),
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(AbacoError::Conflict(format!(
+        "execution {key} could not be claimed"
+    )))
+}
+
+fn mark_running(execution: &mut pb::Execution, worker_id: &str) {
+    execution.set_status(ExecutionStatus::Running);
+    execution.worker_id = worker_id.to_string();
+    execution.executor = worker_id.to_string();
+    execution.start_time = time::now();
+    execution.finish_time.clear();
+    execution.status_message.clear();
+}
+
+/// Writes the final figures unless the execution already ended (another worker that took it
+/// over finished first; its record stands).
+pub async fn finish(
+    records: &Records,
+    actor_id: &str,
+    execution_id: &str,
+    apply: impl Fn(&mut pb::Execution) + Send + Sync,
+) -> abaco::Result<()> {
+    let key = child_key(actor_id, execution_id);
+    persist(|| {
+        records.update(Table::Executions, &key, |execution: &mut pb::Execution| {
+            if abaco::status::execution_is_final(execution.status()) {
+                return Ok(false);
+            }
+            apply(execution);
+            Ok(true)
+        })
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Sets the worker's status (and last execution time, when given). Best effort: the worker
+/// record is bookkeeping, a failure to write it must not fail a run, so it is logged.
+pub async fn set_worker_status(
+    records: &Records,
+    snapshot: &pb::Worker,
+    status: WorkerStatus,
+    last_execution_time: Option<String>,
+) {
+    let key = child_key(&snapshot.actor_id, &snapshot.id);
+    let apply = |worker: &mut pb::Worker| {
+        worker.set_status(status);
+        if let Some(at) = &last_execution_time {
+            worker.last_execution_time = at.clone();
+        }
+    };
+    let result = match records
+        .update(Table::Workers, &key, |worker: &mut pb::Worker| {
+            apply(worker);
+            Ok(true)
+        })
+        .await
+    {
+        Err(AbacoError::NotFound(_)) => {
+            let mut worker = snapshot.clone();
+            apply(&mut worker);
+            records.insert(Table::Workers, &key, &worker).await
+        }
+        other => other.map(|_| ()),
+    };
+    if let Err(error) = result {
+        tracing::warn!(worker = %key, %error, "could not record the worker's status");
+    }
+}
+
+/// Retries a store write that guards an ack, with growing pauses, for transient failures.
+pub async fn persist<T, F, Fut>(mut write: F) -> abaco::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = abaco::Result<T>>,
+{
+    let mut pause = FIRST_PAUSE;
+    let mut attempt = 1;
+    loop {
+        match write().await {
+            Ok(value) => return Ok(value),
+            Err(error @ (AbacoError::Unavailable(_) | AbacoError::Conflict(_)))
+                if attempt < ATTEMPTS =>
+            {
+                tracing::warn!(%error, attempt, "store write failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
