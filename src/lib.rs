@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod fleet;
+pub mod grpc_server;
 pub mod identity;
 pub mod ids;
 pub mod mailbox;

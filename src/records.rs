@@ -80,6 +80,21 @@ impl Records {
             })
     }
 
+    /// Writes a record whatever is there (for records only their owner writes, like a
+    /// spawner's own entry).
+    pub async fn save<M: Message>(&self, table: Table, key: &str, record: &M) -> Result<()> {
+        self.store
+            .put(
+                table,
+                key,
+                Bytes::from(record.encode_to_vec()),
+                Expect::Any,
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Applies `change` to the current record and writes it back if nothing else wrote in
     /// between, retrying on fresh data otherwise. `change` returns `Ok(false)` to leave the
     /// record as it is. Answers the record as stored, or `NotFound`.
@@ -152,6 +167,25 @@ impl Records {
             .ok_or_else(|| AbacoError::not_found("actor", actor_id))
     }
 
+    /// Takes the lease `key` for `ttl` unless someone holds it; whether it was taken.
+    pub async fn try_lease(&self, key: &str, ttl: Duration) -> Result<bool> {
+        match self
+            .store
+            .put(Table::Leases, key, Bytes::new(), Expect::Absent, Some(ttl))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Gives a lease back before its ttl runs out.
+    pub async fn release_lease(&self, key: &str) -> Result<()> {
+        self.store.delete(Table::Leases, key).await?;
+        Ok(())
+    }
+
     /// An actor that `caller` may use: its owner or one of `admins`. To anyone else it looks
     /// absent, so that ids of other users' actors do not leak.
     pub async fn actor_for(
@@ -193,5 +227,6 @@ fn table_kind(table: Table) -> &'static str {
         Table::Workers => "worker",
         Table::State => "state",
         Table::Spawners => "spawner",
+        Table::Leases => "lease",
     }
 }

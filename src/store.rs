@@ -26,11 +26,13 @@ pub enum Table {
     State,
     /// Spawners by id.
     Spawners,
+    /// Short-lived locks by `{actor_id}/{purpose}`, taken with `Expect::Absent` and a ttl.
+    Leases,
 }
 
 impl Table {
     /// Every table, for backends that create them up front.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Actors,
         Table::Executions,
         Table::Logs,
@@ -38,6 +40,7 @@ impl Table {
         Table::Workers,
         Table::State,
         Table::Spawners,
+        Table::Leases,
     ];
 
     /// The table's name in the backend.
@@ -50,6 +53,7 @@ impl Table {
             Table::Workers => "workers",
             Table::State => "state",
             Table::Spawners => "spawners",
+            Table::Leases => "leases",
         }
     }
 }

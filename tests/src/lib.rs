@@ -1,1 +1,36 @@
-//! Integration tests: the real abaco binary against real Redis, RabbitMQ and Docker.
+//! A harness that starts the real `abaco` binary, embedded (`abaco up`) or distributed (one
+//! process per component against Redis and RabbitMQ), on free loopback ports, and talks to it
+//! over REST. Every scenario in `tests/tests/` runs once per backend.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+mod api;
+mod platform;
+
+pub use api::{Answer, Api};
+pub use platform::{BackendKind, Platform};
+
+/// Defines one `#[tokio::test]` per backend for an `async fn(Platform)` scenario.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let platform = $crate::Platform::start($crate::BackendKind::Embedded).await;
+                    super::$scenario(platform).await;
+                }
+            )*
+        }
+        mod distributed {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let platform = $crate::Platform::start($crate::BackendKind::Distributed).await;
+                    super::$scenario(platform).await;
+                }
+            )*
+        }
+    };
+}

@@ -13,20 +13,20 @@ pub fn problem(reference: &str) -> Option<String> {
         Some((rest, digest)) => (rest, Some(digest)),
         None => (reference, None),
     };
-    if let Some(digest) = digest {
-        if !valid_digest(digest) {
-            return Some(format!("image {reference:?} has a malformed digest"));
-        }
+    if let Some(digest) = digest
+        && !valid_digest(digest)
+    {
+        return Some(format!("image {reference:?} has a malformed digest"));
     }
     // A tag follows the last ':' unless that ':' belongs to a registry port (a '/' after it).
     let (name, tag) = match rest.rsplit_once(':') {
         Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
         _ => (rest, None),
     };
-    if let Some(tag) = tag {
-        if !valid_tag(tag) {
-            return Some(format!("image {reference:?} has a malformed tag"));
-        }
+    if let Some(tag) = tag
+        && !valid_tag(tag)
+    {
+        return Some(format!("image {reference:?} has a malformed tag"));
     }
     let mut parts: Vec<&str> = name.split('/').collect();
     if parts.len() > 1 && looks_like_host(parts[0]) {

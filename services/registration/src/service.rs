@@ -216,7 +216,7 @@ impl Registration for RegistrationService {
         request: Request<pb::ListActorsRequest>,
     ) -> Result<Response<pb::ListActorsResponse>, Status> {
         let caller = identity::caller(&request);
-        let is_admin = self.limits.admins.iter().any(|admin| *admin == caller);
+        let is_admin = self.limits.admins.contains(&caller);
         let result = self
             .records
             .list::<pb::Actor>(Table::Actors, "")

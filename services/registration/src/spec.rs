@@ -165,9 +165,10 @@ pub fn validate(actor: &pb::Actor, caller: &str, limits: &Limits) -> Result<()> 
     {
         return invalid("hints must be non-empty strings of at most 64 characters".into());
     }
-    if !actor.webhook.is_empty()
-        && !(actor.webhook.starts_with("http://") || actor.webhook.starts_with("https://"))
-    {
+    let webhook_ok = actor.webhook.is_empty()
+        || actor.webhook.starts_with("http://")
+        || actor.webhook.starts_with("https://");
+    if !webhook_ok {
         return invalid("webhook must be an http:// or https:// URL".into());
     }
     if actor.link == actor.id {

@@ -1,0 +1,129 @@
+//! Settings in layers: built-in defaults, then a TOML file, then `ABACO_*` environment
+//! variables, then command-line flags. Each layer overrides the one before it.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use abaco::settings::{Backend, Settings};
+use anyhow::Context;
+use clap::Args;
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+
+/// Flags every subcommand takes; each overrides the file and the environment.
+#[derive(Debug, Args, Default)]
+pub struct Overrides {
+    /// A TOML file of settings (keys as in `abaco.example.toml`).
+    #[arg(long, global = true, env = "ABACO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the REST gateway listens [default: 127.0.0.1:8000].
+    #[arg(long, global = true)]
+    pub http_addr: Option<SocketAddr>,
+    /// Where the gRPC services listen [default: 127.0.0.1:50051].
+    #[arg(long, global = true)]
+    pub grpc_addr: Option<SocketAddr>,
+    /// Where the embedded backend keeps its files [default: ./abaco-data].
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `embedded` (files under data-dir) or `distributed` (Redis and RabbitMQ).
+    #[arg(long, global = true)]
+    pub backend: Option<String>,
+    /// Redis URL for the distributed backend.
+    #[arg(long, global = true)]
+    pub redis_url: Option<String>,
+    /// RabbitMQ URL for the distributed backend.
+    #[arg(long, global = true)]
+    pub amqp_url: Option<String>,
+}
+
+/// Environment variables under the `ABACO_` prefix that are not settings.
+const NOT_SETTINGS: [&str; 3] = ["config", "log", "bin"];
+
+/// Loads the settings for this run.
+pub fn load(overrides: &Overrides) -> anyhow::Result<Settings> {
+    let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+    if let Some(path) = &overrides.config {
+        anyhow::ensure!(
+            path.exists(),
+            "config file {} does not exist",
+            path.display()
+        );
+        figment = figment.merge(Toml::file(path));
+    }
+    figment = figment.merge(
+        Env::prefixed("ABACO_")
+            .filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                !NOT_SETTINGS.contains(&key.as_str()) && !key.starts_with("test_")
+            })
+            .split("__"),
+    );
+    let mut settings: Settings = figment.extract().context("reading settings")?;
+    apply(overrides, &mut settings)?;
+    Ok(settings)
+}
+
+fn apply(overrides: &Overrides, settings: &mut Settings) -> anyhow::Result<()> {
+    if let Some(addr) = overrides.http_addr {
+        settings.http_addr = addr;
+    }
+    if let Some(addr) = overrides.grpc_addr {
+        settings.grpc_addr = addr;
+    }
+    if let Some(dir) = &overrides.data_dir {
+        settings.data_dir.clone_from(dir);
+    }
+    if let Some(backend) = &overrides.backend {
+        settings.backend = match backend.as_str() {
+            "embedded" => Backend::Embedded,
+            "distributed" => Backend::Distributed,
+            other => anyhow::bail!("--backend must be embedded or distributed, not {other:?}"),
+        };
+    }
+    if let Some(url) = &overrides.redis_url {
+        settings.redis_url.clone_from(url);
+    }
+    if let Some(url) = &overrides.amqp_url {
+        settings.amqp_url.clone_from(url);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    // figment's Jail API returns its large error type by design.
+    #![allow(clippy::unwrap_used, clippy::result_large_err)]
+    use super::*;
+
+    #[test]
+    fn layers_override_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("abaco.toml", "http_addr = \"127.0.0.1:9000\"\ngrpc_addr = \"127.0.0.1:9001\"\nnamespace = \"from-file\"\n")?;
+            jail.set_env("ABACO_GRPC_ADDR", "127.0.0.1:9002");
+            jail.set_env("ABACO_TEST_REDIS_URL", "ignored");
+            jail.set_env("ABACO_LOG", "debug");
+            let overrides = Overrides {
+                config: Some("abaco.toml".into()),
+                data_dir: Some("/tmp/flag".into()),
+                ..Overrides::default()
+            };
+            let settings = load(&overrides).unwrap();
+            assert_eq!(settings.http_addr.port(), 9000);
+            assert_eq!(settings.grpc_addr.port(), 9002);
+            assert_eq!(settings.namespace, "from-file");
+            assert_eq!(settings.data_dir, PathBuf::from("/tmp/flag"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_settings_are_refused_by_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ABACO_HTTP_ADRR", "127.0.0.1:1");
+            let error = load(&Overrides::default()).unwrap_err();
+            assert!(format!("{error:#}").contains("http_adrr"), "{error:#}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,81 @@
+//! Serving gRPC: the components' services plus the standard health service and server
+//! reflection (v1 and v1alpha), so that `grpcurl` works against every endpoint.
+
+use std::{convert::Infallible, future::Future};
+
+use crate::pb;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{body::Body, server::NamedService, service::RoutesBuilder, transport::Server};
+use tonic_health::ServingStatus;
+
+/// Why a gRPC endpoint stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The descriptor sets for reflection did not load.
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The server failed.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The services one gRPC endpoint will serve.
+#[derive(Debug, Default)]
+pub struct GrpcEndpoint {
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+}
+
+impl GrpcEndpoint {
+    /// Adds a service; health reports it as serving.
+    pub fn add<S>(&mut self, service: S) -> &mut Self
+    where
+        S: tower_service::Service<http::Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// Serves until `shutdown` resolves, then lets calls in flight finish.
+    pub async fn serve(
+        mut self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        for name in &self.names {
+            health
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
+        }
+        health.set_service_status("", ServingStatus::Serving).await;
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+        self.routes
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+        Server::builder()
+            // Logs one span per call with its path and outcome.
+            .layer(tower_http::trace::TraceLayer::new_for_grpc())
+            .add_routes(self.routes.routes())
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .await?;
+        Ok(())
+    }
+}

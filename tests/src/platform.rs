@@ -1,0 +1,193 @@
+//! Starting, killing and restarting the platform's processes.
+
+use std::{
+    net::{SocketAddr, TcpListener},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::api::Api;
+
+/// Which backend a platform runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// `abaco up`: one process, files under a temporary data dir.
+    Embedded,
+    /// `abaco registration`, `messages`, `admin` and `gateway` as separate processes against
+    /// Redis and RabbitMQ.
+    Distributed,
+}
+
+/// A running platform. Its processes are killed when it is dropped.
+#[derive(Debug)]
+pub struct Platform {
+    /// Which backend it runs on.
+    pub kind: BackendKind,
+    /// The REST API.
+    pub api: Api,
+    /// Address of the gRPC endpoint (the registration service when distributed).
+    pub grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    service_addrs: Vec<SocketAddr>,
+    namespace: String,
+    data_dir: tempfile::TempDir,
+    children: Vec<Child>,
+}
+
+/// The `abaco` binary under test: `ABACO_BIN`, else the workspace's debug build.
+pub fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("ABACO_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(
+        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    let path = target.join("debug/abaco");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (`cargo build -p abaco-cli`, as tests/run.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// Redis for the distributed backend.
+pub fn redis_url() -> String {
+    std::env::var("ABACO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// RabbitMQ for the distributed backend.
+pub fn amqp_url() -> String {
+    std::env::var("ABACO_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+impl Platform {
+    /// Starts a platform and waits until its REST API answers.
+    pub async fn start(kind: BackendKind) -> Self {
+        let namespace = format!("test{}", rand::random::<u32>());
+        let http_addr = free_addr();
+        let service_addrs = match kind {
+            BackendKind::Embedded => vec![free_addr()],
+            BackendKind::Distributed => vec![free_addr(), free_addr(), free_addr()],
+        };
+        let mut platform = Self {
+            kind,
+            api: Api::new(http_addr),
+            grpc_addr: service_addrs[0],
+            http_addr,
+            service_addrs,
+            namespace,
+            data_dir: tempfile::tempdir().unwrap(),
+            children: Vec::new(),
+        };
+        platform.spawn_all();
+        platform.wait_ready().await;
+        platform
+    }
+
+    fn command(&self, subcommand: &str) -> Command {
+        let mut command = Command::new(binary());
+        command
+            .arg(subcommand)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "ABACO_LOG",
+                std::env::var("ABACO_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .env("ABACO_HTTP_ADDR", self.http_addr.to_string())
+            .env("ABACO_DATA_DIR", self.data_dir.path())
+            .env("ABACO_NAMESPACE", &self.namespace)
+            .env("ABACO_REDIS_URL", redis_url())
+            .env("ABACO_AMQP_URL", amqp_url())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        command
+    }
+
+    fn spawn_all(&mut self) {
+        match self.kind {
+            BackendKind::Embedded => {
+                let mut up = self.command("up");
+                up.env("ABACO_GRPC_ADDR", self.service_addrs[0].to_string());
+                self.children.push(up.spawn().unwrap());
+            }
+            BackendKind::Distributed => {
+                let [registration, messages, admin] = [0, 1, 2].map(|i| self.service_addrs[i]);
+                for (component, addr) in [
+                    ("registration", registration),
+                    ("messages", messages),
+                    ("admin", admin),
+                ] {
+                    let mut command = self.command(component);
+                    command
+                        .env("ABACO_BACKEND", "distributed")
+                        .env("ABACO_GRPC_ADDR", addr.to_string());
+                    self.children.push(command.spawn().unwrap());
+                }
+                let mut gateway = self.command("gateway");
+                gateway
+                    .env("ABACO_REGISTRATION_URL", format!("http://{registration}"))
+                    .env("ABACO_MESSAGES_URL", format!("http://{messages}"))
+                    .env("ABACO_ADMIN_URL", format!("http://{admin}"));
+                self.children.push(gateway.spawn().unwrap());
+            }
+        }
+    }
+
+    /// Waits until the REST API answers and the gRPC endpoints accept connections.
+    pub async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            for child in &mut self.children {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("an abaco process exited during start-up: {status}");
+                }
+            }
+            let grpc_up = self
+                .service_addrs
+                .iter()
+                .all(|addr| std::net::TcpStream::connect(addr).is_ok());
+            if grpc_up && self.api.get("/actors").await.is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the platform did not come up in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Kills every process with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        for mut child in self.children.drain(..) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills every process with SIGKILL, starts them again on the same data and ports, and
+    /// waits until they answer.
+    pub async fn crash_and_restart(&mut self) {
+        self.kill();
+        self.spawn_all();
+        self.wait_ready().await;
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
