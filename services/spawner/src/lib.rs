@@ -1,1 +1,18 @@
-//! The spawner: starts and stops workers on its host.
+//! Spawners and the fleet.
+//!
+//! A **spawner** runs on each Docker host: it registers itself in the store (address, capacity,
+//! heartbeat) and starts workers when asked over gRPC (`abaco.v1.Spawner`), as processes of
+//! their own (`abaco worker ...`) or, inside `abaco up`, as tasks of the one process.
+//! The **fleet** ([`SpawnerFleet`]) is what registration, messages and admin use to get
+//! workers: it picks a live spawner with room and asks it.
+
+mod channels;
+mod fleet;
+mod launcher;
+mod registry;
+mod service;
+
+pub use fleet::SpawnerFleet;
+pub use launcher::{Launcher, ProcessLauncher};
+pub use registry::{Registration, live_spawners};
+pub use service::SpawnerService;

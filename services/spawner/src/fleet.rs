@@ -1,0 +1,266 @@
+//! [`SpawnerFleet`]: the fleet over live spawners. It decides how many workers an actor
+//! should have and asks spawners to start or stop them; the spawners do the starting.
+
+use std::time::Duration;
+
+use abaco::{
+    AbacoError, Result,
+    fleet::Fleet,
+    ids,
+    pb::{self, spawner_client::SpawnerClient},
+    records::{Records, child_key},
+    store::Table,
+    time,
+};
+use async_trait::async_trait;
+
+use crate::{channels::Channels, registry::live_spawners};
+
+/// How long one fleet decision may hold an actor's spawn lease.
+const SPAWN_LEASE: Duration = Duration::from_secs(15);
+
+/// How long a caller waits for another caller's spawn lease before giving up.
+const LEASE_WAIT: Duration = Duration::from_secs(10);
+
+/// How long deleting an actor waits for its workers to go.
+const STOP_WAIT: Duration = Duration::from_secs(15);
+
+/// Places workers on live spawners.
+#[derive(Debug, Clone)]
+pub struct SpawnerFleet {
+    records: Records,
+    channels: Channels,
+}
+
+/// Whether a worker counts toward its actor's workers (it is not on its way out).
+fn is_live(worker: &pb::Worker) -> bool {
+    !matches!(
+        worker.status(),
+        pb::WorkerStatus::ShutdownRequested
+            | pb::WorkerStatus::ShuttingDown
+            | pb::WorkerStatus::Error
+    )
+}
+
+impl SpawnerFleet {
+    /// A fleet over the spawners registered in `records`.
+    pub fn new(records: Records) -> Self {
+        Self {
+            records,
+            channels: Channels::default(),
+        }
+    }
+
+    async fn workers(&self, actor_id: &str) -> Result<Vec<pb::Worker>> {
+        self.records
+            .list(Table::Workers, &format!("{actor_id}/"))
+            .await
+    }
+
+    /// Runs `decide` while holding the actor's spawn lease, so two callers never both see
+    /// "too few workers" and both start one.
+    async fn with_spawn_lease<T>(
+        &self,
+        actor_id: &str,
+        decide: impl AsyncFnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let lease = format!("{actor_id}/spawn");
+        let deadline = tokio::time::Instant::now() + LEASE_WAIT;
+        while !self.records.try_lease(&lease, SPAWN_LEASE).await? {
+            if tokio::time::Instant::now() > deadline {
+                return Err(AbacoError::Conflict(format!(
+                    "workers of actor {actor_id} are being changed; try again"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let outcome = decide().await;
+        if let Err(error) = self.records.release_lease(&lease).await {
+            tracing::warn!(actor = actor_id, %error, "spawn lease not released; it will expire");
+        }
+        outcome
+    }
+
+    /// Starts workers of the actor's current revision until it has `want` live ones.
+    async fn scale_up(&self, actor: &pb::Actor, want: u32) -> Result<Vec<pb::Worker>> {
+        self.with_spawn_lease(&actor.id, async || {
+            let mut current: Vec<pb::Worker> = self
+                .workers(&actor.id)
+                .await?
+                .into_iter()
+                .filter(|w| is_live(w) && w.revision == actor.revision)
+                .collect();
+            let want = want.min(actor.max_workers) as usize;
+            while current.len() < want {
+                current.push(self.spawn_one(actor).await?);
+            }
+            Ok(current)
+        })
+        .await
+    }
+
+    async fn spawn_one(&self, actor: &pb::Actor) -> Result<pb::Worker> {
+        let spawner = live_spawners(&self.records)
+            .await?
+            .into_iter()
+            .filter(|s| s.running < s.capacity)
+            .max_by_key(|s| s.capacity - s.running)
+            .ok_or_else(|| {
+                AbacoError::Unavailable("no spawner with free capacity is running".into())
+            })?;
+        let worker = pb::Worker {
+            id: ids::new_id(),
+            actor_id: actor.id.clone(),
+            status: pb::WorkerStatus::Requested.into(),
+            image: actor.image.clone(),
+            revision: actor.revision,
+            spawner_id: spawner.id.clone(),
+            host_id: spawner.host_id.clone(),
+            create_time: time::now(),
+            ..Default::default()
+        };
+        let key = child_key(&actor.id, &worker.id);
+        self.records.insert(Table::Workers, &key, &worker).await?;
+        let mut client = SpawnerClient::new(self.channels.get(&spawner.addr)?);
+        let asked = client
+            .spawn_worker(pb::SpawnWorkerRequest {
+                actor_id: actor.id.clone(),
+                worker_id: worker.id.clone(),
+                revision: actor.revision,
+            })
+            .await;
+        match asked {
+            Ok(answer) => Ok(answer.into_inner().worker.unwrap_or(worker)),
+            Err(status) => {
+                // The spawner never took it: no record may claim a worker that does not exist.
+                self.records.delete(Table::Workers, &key).await?;
+                Err(status.into())
+            }
+        }
+    }
+
+    async fn ask_to_stop(&self, worker: &pb::Worker, graceful: bool) -> Result<()> {
+        let key = child_key(&worker.actor_id, &worker.id);
+        self.records
+            .update(Table::Workers, &key, |w: &mut pb::Worker| {
+                if w.status() == pb::WorkerStatus::ShuttingDown {
+                    return Ok(false);
+                }
+                w.set_status(pb::WorkerStatus::ShutdownRequested);
+                Ok(true)
+            })
+            .await?;
+        let spawner: Option<pb::SpawnerInfo> = self
+            .records
+            .get(Table::Spawners, &worker.spawner_id)
+            .await?;
+        let Some(spawner) = spawner else {
+            // Its spawner is gone; the health checks will clear the worker's leftovers.
+            return Ok(());
+        };
+        let mut client = SpawnerClient::new(self.channels.get(&spawner.addr)?);
+        client
+            .stop_worker(pb::StopWorkerRequest {
+                actor_id: worker.actor_id.clone(),
+                worker_id: worker.id.clone(),
+                graceful,
+            })
+            .await
+            .map(|_| ())
+            .or_else(|status| match status.code() {
+                tonic::Code::NotFound => Ok(()),
+                _ => Err(status.into()),
+            })
+    }
+}
+
+#[async_trait]
+impl Fleet for SpawnerFleet {
+    async fn actor_changed(&self, actor: &pb::Actor) -> Result<()> {
+        let stale: Vec<pb::Worker> = self
+            .workers(&actor.id)
+            .await?
+            .into_iter()
+            .filter(|w| is_live(w) && w.revision != actor.revision)
+            .collect();
+        for worker in &stale {
+            // Old workers finish the run they are in, then go; new ones take the mailbox.
+            if let Err(error) = self.ask_to_stop(worker, true).await {
+                tracing::warn!(worker = %worker.id, %error, "stale worker not stopped yet");
+            }
+        }
+        let want = actor.min_workers.max(u32::from(!stale.is_empty()));
+        if want == 0 {
+            if actor.status() == pb::ActorStatus::Submitted {
+                self.records
+                    .update(Table::Actors, &actor.id, |a: &mut pb::Actor| {
+                        a.set_status(pb::ActorStatus::Ready);
+                        Ok(true)
+                    })
+                    .await?;
+            }
+            return Ok(());
+        }
+        self.scale_up(actor, want).await.map(|_| ())
+    }
+
+    async fn actor_deleted(&self, actor_id: &str) -> Result<()> {
+        for worker in self.workers(actor_id).await? {
+            if let Err(error) = self.ask_to_stop(&worker, false).await {
+                tracing::warn!(worker = %worker.id, %error, "worker of a deleted actor not stopped");
+            }
+        }
+        let deadline = tokio::time::Instant::now() + STOP_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            if self
+                .workers(actor_id)
+                .await?
+                .iter()
+                .all(|w| !is_live(w) && w.status() != pb::WorkerStatus::ShutdownRequested)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    async fn message_accepted(&self, actor_id: &str) -> Result<()> {
+        let live = self
+            .workers(actor_id)
+            .await?
+            .iter()
+            .filter(|w| is_live(w))
+            .count();
+        if live > 0 {
+            return Ok(());
+        }
+        let actor = self.records.actor(actor_id).await?;
+        if actor.status() == pb::ActorStatus::Error {
+            // Its image is missing or broken: the message waits until the actor is updated,
+            // rather than each message starting a worker that fails the same way.
+            return Ok(());
+        }
+        self.scale_up(&actor, 1).await.map(|_| ())
+    }
+
+    async fn ensure_workers(&self, actor_id: &str, num: u32) -> Result<Vec<pb::Worker>> {
+        let actor = self.records.actor(actor_id).await?;
+        self.scale_up(&actor, num).await
+    }
+
+    async fn stop_worker(&self, actor_id: &str, worker_id: &str) -> Result<pb::Worker> {
+        let key = child_key(actor_id, worker_id);
+        let worker: pb::Worker = self
+            .records
+            .get(Table::Workers, &key)
+            .await?
+            .ok_or_else(|| AbacoError::not_found("worker", worker_id))?;
+        self.ask_to_stop(&worker, true).await?;
+        Ok(self
+            .records
+            .get(Table::Workers, &key)
+            .await?
+            .unwrap_or(worker))
+    }
+}

@@ -1,0 +1,136 @@
+//! The `abaco.v1.Spawner` gRPC service: start, stop and report on this host's workers.
+
+use std::sync::Arc;
+
+use abaco::{
+    AbacoError, Result,
+    error::respond,
+    pb::{self, spawner_server::Spawner},
+    records::{Records, child_key},
+    store::Table,
+};
+use tonic::{Request, Response, Status};
+
+use crate::{channels::Channels, launcher::Launcher};
+
+/// A spawner: this host's launcher behind gRPC.
+#[derive(Debug, Clone)]
+pub struct SpawnerService {
+    records: Records,
+    launcher: Arc<dyn Launcher>,
+    info: pb::SpawnerInfo,
+    channels: Channels,
+}
+
+impl SpawnerService {
+    /// A spawner described by `info`, launching with `launcher`.
+    pub fn new(records: Records, launcher: Arc<dyn Launcher>, info: pb::SpawnerInfo) -> Self {
+        Self {
+            records,
+            launcher,
+            info,
+            channels: Channels::default(),
+        }
+    }
+
+    /// The gRPC server for this service.
+    pub fn into_server(self) -> pb::spawner_server::SpawnerServer<Self> {
+        pb::spawner_server::SpawnerServer::new(self)
+    }
+
+    async fn spawn(&self, request: pb::SpawnWorkerRequest) -> Result<pb::Worker> {
+        if self.launcher.running() >= self.info.capacity {
+            return Err(AbacoError::TooMuch(format!(
+                "spawner {} is at its capacity of {} workers",
+                self.info.id, self.info.capacity
+            )));
+        }
+        let key = child_key(&request.actor_id, &request.worker_id);
+        let spawner = self.info.clone();
+        let worker = self
+            .records
+            .update(Table::Workers, &key, |worker: &mut pb::Worker| {
+                worker.set_status(pb::WorkerStatus::SpawnerSetup);
+                worker.spawner_id.clone_from(&spawner.id);
+                worker.host_id.clone_from(&spawner.host_id);
+                Ok(true)
+            })
+            .await?;
+        if let Err(error) = self.launcher.launch(&worker).await {
+            let message = error.to_string();
+            self.records
+                .update(Table::Workers, &key, |worker: &mut pb::Worker| {
+                    worker.set_status(pb::WorkerStatus::Error);
+                    worker.status_message.clone_from(&message);
+                    Ok(true)
+                })
+                .await?;
+            return Err(error);
+        }
+        Ok(worker)
+    }
+
+    async fn ask_worker_to_stop(&self, worker: &pb::Worker) -> Result<()> {
+        let mut client = pb::worker_control_client::WorkerControlClient::new(
+            self.channels.get(&worker.control_addr)?,
+        );
+        client.stop(pb::StopRequest { graceful: true }).await?;
+        Ok(())
+    }
+
+    async fn stop(&self, request: pb::StopWorkerRequest) -> Result<()> {
+        let key = child_key(&request.actor_id, &request.worker_id);
+        let worker: Option<pb::Worker> = self.records.get(Table::Workers, &key).await?;
+        let reachable = worker.filter(|w| request.graceful && !w.control_addr.is_empty());
+        if let Some(worker) = reachable {
+            match self.ask_worker_to_stop(&worker).await {
+                Ok(()) => return Ok(()),
+                Err(error) => {
+                    tracing::warn!(worker = %request.worker_id, %error, "worker did not take a stop request; killing it");
+                }
+            }
+        }
+        if !self.launcher.kill(&request.worker_id).await? {
+            return Err(AbacoError::not_found("worker", &request.worker_id));
+        }
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl Spawner for SpawnerService {
+    async fn spawn_worker(
+        &self,
+        request: Request<pb::SpawnWorkerRequest>,
+    ) -> Result<Response<pb::SpawnWorkerResponse>, Status> {
+        respond(
+            self.spawn(request.into_inner())
+                .await
+                .map(|worker| pb::SpawnWorkerResponse {
+                    worker: Some(worker),
+                }),
+        )
+    }
+
+    async fn stop_worker(
+        &self,
+        request: Request<pb::StopWorkerRequest>,
+    ) -> Result<Response<pb::StopWorkerResponse>, Status> {
+        let request = request.into_inner();
+        let worker_id = request.worker_id.clone();
+        respond(
+            self.stop(request)
+                .await
+                .map(|()| pb::StopWorkerResponse { worker_id }),
+        )
+    }
+
+    async fn status(
+        &self,
+        _request: Request<pb::SpawnerStatusRequest>,
+    ) -> Result<Response<pb::SpawnerInfo>, Status> {
+        let mut info = self.info.clone();
+        info.running = self.launcher.running();
+        Ok(Response::new(info))
+    }
+}
