@@ -24,6 +24,9 @@ pub trait Fleet: Send + Sync + std::fmt::Debug + 'static {
 
     /// Stop one worker after its current run.
     async fn stop_worker(&self, actor_id: &str, worker_id: &str) -> Result<pb::Worker>;
+
+    /// Ask the worker running `execution` to end it now; whether the worker had it.
+    async fn force_quit(&self, execution: &pb::Execution) -> Result<bool>;
 }
 
 /// A fleet that starts nothing: actors stay SUBMITTED and messages wait in their mailboxes.
@@ -55,5 +58,9 @@ impl Fleet for NoFleet {
             "worker",
             format!("{actor_id}/{worker_id}"),
         ))
+    }
+
+    async fn force_quit(&self, _execution: &pb::Execution) -> Result<bool> {
+        Ok(false)
     }
 }

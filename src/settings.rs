@@ -64,6 +64,12 @@ pub struct Settings {
     pub api_version: String,
     /// OTLP endpoint for traces; none exports nothing.
     pub otlp_endpoint: Option<String>,
+    /// Most workers one spawner runs at once.
+    pub spawner_capacity: u32,
+    /// Host name or address under which this host's spawner and workers are reached.
+    pub advertise_host: String,
+    /// Where per-run sockets and FIFOs are made; the Docker engine must see the same path.
+    pub work_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -85,6 +91,9 @@ impl Default for Settings {
             default_user: "anonymous".into(),
             api_version: concat!(env!("CARGO_PKG_VERSION")).into(),
             otlp_endpoint: None,
+            spawner_capacity: 32,
+            advertise_host: "127.0.0.1".into(),
+            work_dir: None,
         }
     }
 }

@@ -1,24 +1,22 @@
-//! The store and mailboxes this process uses, and the services built over them.
+//! The store, mailboxes and fleet this process uses, and the services built over them.
 
 use std::sync::Arc;
 
-use abaco::{
-    fleet::{Fleet, NoFleet},
-    mailbox::Mailboxes,
-    records::Records,
-    settings::Settings,
-};
+use abaco::{fleet::Fleet, mailbox::Mailboxes, records::Records, settings::Settings};
 use abaco_admin::AdminService;
+use abaco_health::{HealthChecker, HealthSettings};
 use abaco_messages::MessagesService;
 use abaco_registration::{Limits, RegistrationService};
+use abaco_spawner::SpawnerFleet;
+use abaco_worker::{HostSettings, WorkerHost, WorkerSettings, container::DockerRunner};
 use anyhow::Context;
 
-/// Opened backends, shared by every service of the process.
+/// Opened backends, shared by every component of the process.
 #[derive(Debug, Clone)]
 pub struct Backends {
-    records: Records,
-    mailboxes: Arc<dyn Mailboxes>,
-    fleet: Arc<dyn Fleet>,
+    pub records: Records,
+    pub mailboxes: Arc<dyn Mailboxes>,
+    pub fleet: Arc<dyn Fleet>,
 }
 
 impl Backends {
@@ -30,10 +28,11 @@ impl Backends {
         let mailboxes = abaco_mailbox::open(settings)
             .await
             .context("opening the mailboxes")?;
+        let records = Records::new(store);
         Ok(Self {
-            records: Records::new(store),
+            fleet: Arc::new(SpawnerFleet::new(records.clone())),
+            records,
             mailboxes,
-            fleet: Arc::new(NoFleet),
         })
     }
 
@@ -69,4 +68,45 @@ impl Backends {
             settings.admins.clone(),
         )
     }
+
+    /// What workers on this host run with.
+    pub fn worker_host(&self, settings: &Settings, runner: DockerRunner) -> WorkerHost {
+        let runner = match &settings.work_dir {
+            Some(dir) => runner.with_work_dir(dir),
+            None => runner,
+        };
+        WorkerHost {
+            records: self.records.clone(),
+            mailboxes: self.mailboxes.clone(),
+            runner,
+            settings: WorkerSettings {
+                namespace: settings.namespace.clone(),
+                api_server: format!("http://{}", settings.http_addr),
+                ..WorkerSettings::default()
+            },
+            host: HostSettings {
+                advertise_host: settings.advertise_host.clone(),
+                ..HostSettings::default()
+            },
+        }
+    }
+
+    /// The health checks, with orphan removal when Docker is given.
+    pub fn health(&self, settings: &Settings, docker: Option<DockerRunner>) -> HealthChecker {
+        HealthChecker::new(
+            self.records.clone(),
+            self.mailboxes.clone(),
+            self.fleet.clone(),
+            docker,
+            settings.namespace.clone(),
+            HealthSettings::default(),
+        )
+    }
+}
+
+/// The local Docker engine, or an error that says what to do.
+pub async fn docker() -> anyhow::Result<DockerRunner> {
+    DockerRunner::connect()
+        .await
+        .context("Docker is not reachable: abaco runs actors on the local Docker engine (is dockerd running, and is /var/run/docker.sock readable?)")
 }

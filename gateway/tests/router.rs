@@ -125,6 +125,12 @@ impl Registration for Fake {
     ) -> Answer<pb::ExecutionLogs> {
         fake_error()
     }
+    async fn force_quit_execution(
+        &self,
+        _: tonic::Request<pb::GetExecutionRequest>,
+    ) -> Answer<pb::Execution> {
+        fake_error()
+    }
     async fn get_state(&self, r: tonic::Request<pb::GetStateRequest>) -> Answer<pb::ActorState> {
         Ok(Response::new(pb::ActorState {
             actor_id: r.into_inner().actor_id,

@@ -8,7 +8,7 @@ mod api;
 mod platform;
 
 pub use api::{Answer, Api};
-pub use platform::{BackendKind, Platform};
+pub use platform::{BackendKind, Platform, kill_9};
 
 /// Defines one `#[tokio::test]` per backend for an `async fn(Platform)` scenario.
 #[macro_export]

@@ -77,7 +77,7 @@ impl Platform {
         let http_addr = free_addr();
         let service_addrs = match kind {
             BackendKind::Embedded => vec![free_addr()],
-            BackendKind::Distributed => vec![free_addr(), free_addr(), free_addr()],
+            BackendKind::Distributed => vec![free_addr(), free_addr(), free_addr(), free_addr()],
         };
         let mut platform = Self {
             kind,
@@ -123,11 +123,13 @@ impl Platform {
                 self.children.push(up.spawn().unwrap());
             }
             BackendKind::Distributed => {
-                let [registration, messages, admin] = [0, 1, 2].map(|i| self.service_addrs[i]);
+                let [registration, messages, admin, spawner] =
+                    [0, 1, 2, 3].map(|i| self.service_addrs[i]);
                 for (component, addr) in [
                     ("registration", registration),
                     ("messages", messages),
                     ("admin", admin),
+                    ("spawner", spawner),
                 ] {
                     let mut command = self.command(component);
                     command
@@ -141,6 +143,9 @@ impl Platform {
                     .env("ABACO_MESSAGES_URL", format!("http://{messages}"))
                     .env("ABACO_ADMIN_URL", format!("http://{admin}"));
                 self.children.push(gateway.spawn().unwrap());
+                let mut health = self.command("health");
+                health.env("ABACO_BACKEND", "distributed");
+                self.children.push(health.spawn().unwrap());
             }
         }
     }
@@ -169,12 +174,47 @@ impl Platform {
         }
     }
 
-    /// Kills every process with SIGKILL, as a crash would.
+    /// Kills every process with SIGKILL, as a crash would, and the worker processes their
+    /// spawner started.
     pub fn kill(&mut self) {
         for mut child in self.children.drain(..) {
             let _ = child.kill();
             let _ = child.wait();
         }
+        for pid in self.worker_pids(None) {
+            kill_9(pid);
+        }
+    }
+
+    /// Process ids of this platform's worker processes (distributed only), optionally of one
+    /// actor.
+    pub fn worker_pids(&self, actor_id: Option<&str>) -> Vec<u32> {
+        let mut pids = Vec::new();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return pids;
+        };
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let ours = environ
+                .split(|b| *b == 0)
+                .any(|var| var == format!("ABACO_NAMESPACE={}", self.namespace).as_bytes());
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            let is_worker = args.get(1) == Some(&b"worker".as_slice());
+            let of_actor = actor_id.is_none_or(|id| args.contains(&id.as_bytes()));
+            if ours && is_worker && of_actor {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    /// The namespace of this platform (Redis key prefix, queue prefix, container label).
+    pub fn namespace(&self) -> &str {
+        &self.namespace
     }
 
     /// Kills every process with SIGKILL, starts them again on the same data and ports, and
@@ -189,5 +229,27 @@ impl Platform {
 impl Drop for Platform {
     fn drop(&mut self) {
         self.kill();
+        // Containers a killed platform left running are no test's business any more.
+        let listed = Command::new("docker")
+            .args(["ps", "-aq", "--filter"])
+            .arg(format!("label=org.abaco.namespace={}", self.namespace))
+            .output();
+        if let Ok(listed) = listed {
+            let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            if !ids.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["rm", "-f"])
+                    .args(&ids)
+                    .output();
+            }
+        }
     }
+}
+
+/// Sends SIGKILL to `pid`.
+pub fn kill_9(pid: u32) {
+    let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
 }

@@ -49,9 +49,24 @@ pub(super) async fn get(
     ))
 }
 
-/// Force-quit needs a call the public services do not have yet.
-pub(super) async fn force_quit() -> ApiError {
-    ApiError::not_implemented("force-quit is not available yet")
+pub(super) async fn force_quit(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: ExecutionPath,
+) -> Result<Reply, ApiError> {
+    let Path((actor_id, execution_id)) = path?;
+    let execution = gw
+        .registration()
+        .force_quit_execution(caller.request(pb::GetExecutionRequest {
+            actor_id,
+            execution_id,
+        })?)
+        .await?
+        .into_inner();
+    Ok(Reply::ok(
+        "Execution force-quit requested.",
+        view(&gw, &caller).execution(&execution),
+    ))
 }
 
 pub(super) async fn logs(

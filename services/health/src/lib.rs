@@ -157,11 +157,12 @@ impl HealthChecker {
         let workers: Vec<pb::Worker> = self.records.list(Table::Workers, "").await?;
         let mut live = Vec::new();
         for worker in workers {
-            let (stamp, timeout) = if is_starting(&worker) || worker.last_health_check_time.is_empty() {
-                (&worker.create_time, self.settings.start_timeout)
-            } else {
-                (&worker.last_health_check_time, self.settings.worker_timeout)
-            };
+            let (stamp, timeout) =
+                if is_starting(&worker) || worker.last_health_check_time.is_empty() {
+                    (&worker.create_time, self.settings.start_timeout)
+                } else {
+                    (&worker.last_health_check_time, self.settings.worker_timeout)
+                };
             let dead = worker.status() != pb::WorkerStatus::Error && older_than(stamp, timeout);
             if dead {
                 tracing::warn!(worker = %worker.id, actor = %worker.actor_id, status = ?worker.status(), "worker stopped beating; removing it");

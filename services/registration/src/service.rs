@@ -18,6 +18,9 @@ use tonic::{Request, Response, Status};
 
 use crate::spec::{self, Limits};
 
+/// How long a force-quit waits for the execution's final record.
+const FORCE_QUIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Largest state document of a stateful actor, in bytes.
 const MAX_STATE_BYTES: usize = 1024 * 1024;
 
@@ -178,6 +181,59 @@ impl RegistrationService {
             .ok_or_else(|| AbacoError::not_found("execution", &request.execution_id))
     }
 
+    /// Cancels a queued execution, or has its worker end a running one, then waits briefly
+    /// for the final record so the caller sees the outcome.
+    async fn force_quit(
+        &self,
+        request: &pb::GetExecutionRequest,
+        caller: &str,
+    ) -> Result<pb::Execution> {
+        let execution = self.execution(request, caller).await?;
+        let key = child_key(&request.actor_id, &request.execution_id);
+        match execution.status() {
+            pb::ExecutionStatus::Complete | pb::ExecutionStatus::Error => Err(
+                AbacoError::Conflict(format!("execution {} has already finished", execution.id)),
+            ),
+            pb::ExecutionStatus::Submitted | pb::ExecutionStatus::Unspecified => {
+                // A worker that takes the message later finds it final and acks it unrun.
+                let cancelled = self
+                    .records
+                    .update(Table::Executions, &key, |e: &mut pb::Execution| {
+                        if e.status() != pb::ExecutionStatus::Submitted {
+                            return Ok(false);
+                        }
+                        e.set_status(pb::ExecutionStatus::Error);
+                        e.status_message = "cancelled before it ran (force-quit)".into();
+                        e.finish_time = time::now();
+                        Ok(true)
+                    })
+                    .await?;
+                if cancelled.status() == pb::ExecutionStatus::Running {
+                    return Box::pin(self.force_quit(request, caller)).await;
+                }
+                Ok(cancelled)
+            }
+            pb::ExecutionStatus::Running => {
+                if !self.fleet.force_quit(&execution).await? {
+                    return Err(AbacoError::Conflict(format!(
+                        "execution {} is not running on a live worker",
+                        execution.id
+                    )));
+                }
+                let deadline = tokio::time::Instant::now() + FORCE_QUIT_WAIT;
+                loop {
+                    let current = self.execution(request, caller).await?;
+                    if abaco::status::execution_is_final(current.status())
+                        || tokio::time::Instant::now() > deadline
+                    {
+                        return Ok(current);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
     async fn stateful_actor(&self, actor_id: &str, caller: &str) -> Result<pb::Actor> {
         let actor = self.readable_actor(actor_id, caller).await?;
         if actor.stateless {
@@ -287,6 +343,14 @@ impl Registration for RegistrationService {
         }
         .await;
         respond(result)
+    }
+
+    async fn force_quit_execution(
+        &self,
+        request: Request<pb::GetExecutionRequest>,
+    ) -> Result<Response<pb::Execution>, Status> {
+        let caller = identity::caller(&request);
+        respond(self.force_quit(request.get_ref(), &caller).await)
     }
 
     async fn get_state(

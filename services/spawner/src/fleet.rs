@@ -7,7 +7,7 @@ use abaco::{
     AbacoError, Result,
     fleet::Fleet,
     ids,
-    pb::{self, spawner_client::SpawnerClient},
+    pb::{self, spawner_client::SpawnerClient, worker_control_client::WorkerControlClient},
     records::{Records, child_key},
     store::Table,
     time,
@@ -262,5 +262,24 @@ impl Fleet for SpawnerFleet {
             .get(Table::Workers, &key)
             .await?
             .unwrap_or(worker))
+    }
+
+    async fn force_quit(&self, execution: &pb::Execution) -> Result<bool> {
+        let key = child_key(&execution.actor_id, &execution.worker_id);
+        let worker: Option<pb::Worker> = self.records.get(Table::Workers, &key).await?;
+        let Some(worker) = worker.filter(|w| !w.control_addr.is_empty()) else {
+            return Ok(false);
+        };
+        let mut client = WorkerControlClient::new(self.channels.get(&worker.control_addr)?);
+        match client
+            .force_quit(pb::ForceQuitRequest {
+                execution_id: execution.id.clone(),
+            })
+            .await
+        {
+            Ok(answer) => Ok(answer.into_inner().stopped),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(false),
+            Err(status) => Err(status.into()),
+        }
     }
 }

@@ -8,7 +8,11 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use abaco::{AbacoError, Result, pb};
+use abaco::{
+    AbacoError, Result, pb,
+    records::{Records, child_key},
+    store::Table,
+};
 use async_trait::async_trait;
 
 /// Starts and kills workers on this host.
@@ -28,15 +32,18 @@ pub trait Launcher: Send + Sync + std::fmt::Debug + 'static {
 /// environment it needs to reach the store and the broker.
 #[derive(Debug, Clone)]
 pub struct ProcessLauncher {
+    records: Records,
     binary: PathBuf,
     env: Vec<(String, String)>,
     children: Arc<Mutex<HashMap<String, u32>>>,
 }
 
 impl ProcessLauncher {
-    /// Launches `binary` with `env` added to this process's environment.
-    pub fn new(binary: PathBuf, env: Vec<(String, String)>) -> Self {
+    /// Launches `binary` with `env` added to this process's environment; a worker process
+    /// that ends takes its record in `records` with it.
+    pub fn new(records: Records, binary: PathBuf, env: Vec<(String, String)>) -> Self {
         Self {
+            records,
             binary,
             env,
             children: Arc::default(),
@@ -68,8 +75,12 @@ impl Launcher for ProcessLauncher {
         let pid = child.id().unwrap_or_default();
         self.children().insert(worker.id.clone(), pid);
         let children = self.children.clone();
+        let records = self.records.clone();
         let worker_id = worker.id.clone();
-        // Reap the child so it never lingers as a zombie, and forget it once it is gone.
+        let key = child_key(&worker.actor_id, &worker.id);
+        // Reap the child so it never lingers as a zombie, and forget it once it is gone. A
+        // worker that died without clearing its record is cleared here, so health checks
+        // replace it on their next pass instead of waiting for its heartbeat to age.
         tokio::spawn(async move {
             let status = child.wait().await;
             tracing::info!(worker = %worker_id, ?status, "worker process ended");
@@ -77,6 +88,9 @@ impl Launcher for ProcessLauncher {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&worker_id);
+            if let Err(error) = records.delete(Table::Workers, &key).await {
+                tracing::warn!(worker = %worker_id, %error, "could not clear the record of an ended worker");
+            }
         });
         Ok(())
     }
@@ -96,5 +110,70 @@ impl Launcher for ProcessLauncher {
 
     fn running(&self) -> u32 {
         u32::try_from(self.children().len()).unwrap_or(u32::MAX)
+    }
+}
+
+/// Runs each worker as a task of this process (inside `abaco up`).
+#[derive(Debug, Clone)]
+pub struct TaskLauncher {
+    host: abaco_worker::WorkerHost,
+    tasks: Arc<Mutex<HashMap<String, tokio::task::AbortHandle>>>,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl TaskLauncher {
+    /// Launches workers over `host`; `shutdown` stops them all gracefully.
+    pub fn new(
+        host: abaco_worker::WorkerHost,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Self {
+            host,
+            tasks: Arc::default(),
+            shutdown,
+        }
+    }
+
+    fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio::task::AbortHandle>> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl Launcher for TaskLauncher {
+    async fn launch(&self, worker: &pb::Worker) -> Result<()> {
+        let host = self.host.clone();
+        let tasks = self.tasks.clone();
+        let stop = self.shutdown.child_token();
+        let (actor_id, worker_id) = (worker.actor_id.clone(), worker.id.clone());
+        let mut registry = self.tasks();
+        let task = tokio::spawn(async move {
+            if let Err(error) = host.run(&actor_id, &worker_id, stop).await {
+                tracing::warn!(worker = %worker_id, %error, "worker ended with an error");
+            }
+            tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&worker_id);
+        });
+        // Registered under the lock the task's own removal takes, so a worker that ends at
+        // once is never left behind in the map.
+        registry.insert(worker.id.clone(), task.abort_handle());
+        Ok(())
+    }
+
+    async fn kill(&self, worker_id: &str) -> Result<bool> {
+        let Some(task) = self.tasks().remove(worker_id) else {
+            return Ok(false);
+        };
+        // Dropping the run gives its unacked message back and removes its container.
+        task.abort();
+        Ok(true)
+    }
+
+    fn running(&self) -> u32 {
+        u32::try_from(self.tasks().len()).unwrap_or(u32::MAX)
     }
 }

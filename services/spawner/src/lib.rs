@@ -13,6 +13,6 @@ mod registry;
 mod service;
 
 pub use fleet::SpawnerFleet;
-pub use launcher::{Launcher, ProcessLauncher};
+pub use launcher::{Launcher, ProcessLauncher, TaskLauncher};
 pub use registry::{Registration, live_spawners};
 pub use service::SpawnerService;

@@ -8,8 +8,10 @@
 pub mod container;
 pub mod control;
 mod handle;
+pub mod host;
 pub mod run_loop;
 
 pub use control::{WorkerControlService, control_service};
 pub use handle::WorkerHandle;
+pub use host::{HostSettings, WorkerHost};
 pub use run_loop::{WorkerContext, WorkerError, WorkerSettings, run_worker};

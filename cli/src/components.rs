@@ -1,0 +1,106 @@
+//! What each subcommand runs.
+
+mod spawner;
+mod up;
+
+use std::net::SocketAddr;
+
+use abaco::{
+    grpc_server::GrpcEndpoint,
+    settings::{Backend, Settings},
+};
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::backends::{self, Backends};
+
+pub use spawner::spawner;
+pub use up::up;
+
+/// The gRPC services that can run as a process of their own.
+#[derive(Debug, Clone, Copy)]
+pub enum Service {
+    /// `abaco registration`.
+    Registration,
+    /// `abaco messages`.
+    Messages,
+    /// `abaco admin`.
+    Admin,
+}
+
+/// Binds `addr`, with an error that names what wanted it.
+pub async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("{what} cannot listen on {addr}"))
+}
+
+fn require_distributed(settings: &Settings) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        settings.backend == Backend::Distributed,
+        "a component on its own needs the distributed backend (--backend distributed): the embedded one lives in one process (`abaco up`)"
+    );
+    Ok(())
+}
+
+/// `abaco gateway`.
+pub async fn gateway(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
+    let http = bind(settings.http_addr, "the REST gateway").await?;
+    let gateway = abaco_gateway::Gateway::connect(settings)?;
+    tracing::info!(http = %http.local_addr()?, "gateway is up");
+    abaco_gateway::serve(http, gateway, stop.cancelled_owned())
+        .await
+        .context("serving REST")
+}
+
+/// `abaco registration`, `abaco messages`, `abaco admin`.
+pub async fn service(
+    which: Service,
+    settings: &Settings,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    require_distributed(settings)?;
+    let grpc = bind(settings.grpc_addr, "the gRPC service").await?;
+    let backends = Backends::open(settings).await?;
+    let mut endpoint = GrpcEndpoint::default();
+    match which {
+        Service::Registration => endpoint.add(backends.registration(settings).into_server()),
+        Service::Messages => endpoint.add(backends.messages(settings).into_server()),
+        Service::Admin => endpoint.add(backends.admin(settings).into_server()),
+    };
+    tracing::info!(grpc = %grpc.local_addr()?, service = ?which, "service is up");
+    Ok(endpoint.serve(grpc, stop.cancelled_owned()).await?)
+}
+
+/// `abaco worker`: one worker as a process of its own.
+pub async fn worker(
+    settings: &Settings,
+    actor_id: &str,
+    worker_id: &str,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    require_distributed(settings)?;
+    let backends = Backends::open(settings).await?;
+    let host = backends.worker_host(settings, backends::docker().await?);
+    host.run(actor_id, worker_id, stop)
+        .await
+        .with_context(|| format!("worker {worker_id} of actor {actor_id}"))
+}
+
+/// `abaco health`: the health checks of the platform, with orphan removal on this host's
+/// Docker engine when it is reachable.
+pub async fn health(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
+    require_distributed(settings)?;
+    let backends = Backends::open(settings).await?;
+    let docker = match backends::docker().await {
+        Ok(docker) => Some(docker),
+        Err(error) => {
+            tracing::warn!("{error:#}; orphaned containers will not be removed from here");
+            None
+        }
+    };
+    tracing::info!("health checks are running");
+    backends.health(settings, docker).run(stop).await;
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! `abaco spawner`: this host's spawner, starting workers as processes of their own.
+
+use std::sync::Arc;
+
+use abaco::{grpc_server::GrpcEndpoint, ids, pb, settings::Settings};
+use abaco_spawner::{ProcessLauncher, Registration, SpawnerService};
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::{bind, require_distributed};
+use crate::backends::{self, Backends};
+
+/// The environment a worker process needs to find what its spawner found.
+fn worker_env(settings: &Settings) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("ABACO_BACKEND".to_string(), "distributed".to_string()),
+        ("ABACO_REDIS_URL".to_string(), settings.redis_url.clone()),
+        ("ABACO_AMQP_URL".to_string(), settings.amqp_url.clone()),
+        ("ABACO_NAMESPACE".to_string(), settings.namespace.clone()),
+        (
+            "ABACO_HTTP_ADDR".to_string(),
+            settings.http_addr.to_string(),
+        ),
+        (
+            "ABACO_ADVERTISE_HOST".to_string(),
+            settings.advertise_host.clone(),
+        ),
+    ];
+    if let Some(dir) = &settings.work_dir {
+        env.push(("ABACO_WORK_DIR".to_string(), dir.display().to_string()));
+    }
+    env
+}
+
+/// The spawner's entry: its id, host and the address others reach it at.
+pub fn spawner_info(settings: &Settings, port: u16) -> pb::SpawnerInfo {
+    let host_id = std::fs::read_to_string("/etc/hostname")
+        .map(|name| name.trim().to_string())
+        .unwrap_or_else(|_| settings.advertise_host.clone());
+    pb::SpawnerInfo {
+        id: ids::new_id(),
+        host_id,
+        addr: format!("{}:{port}", settings.advertise_host),
+        capacity: settings.spawner_capacity,
+        ..Default::default()
+    }
+}
+
+/// Runs the spawner until `stop`.
+pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
+    require_distributed(settings)?;
+    let grpc = bind(settings.grpc_addr, "the spawner").await?;
+    let backends = Backends::open(settings).await?;
+    // Workers need Docker; finding out now beats every worker failing later.
+    backends::docker().await?;
+    let binary = std::env::current_exe().context("locating the abaco binary for workers")?;
+    let launcher = Arc::new(ProcessLauncher::new(
+        backends.records.clone(),
+        binary,
+        worker_env(settings),
+    ));
+    let info = spawner_info(settings, grpc.local_addr()?.port());
+    let registration = Registration::new(
+        backends.records.clone(),
+        info.id.clone(),
+        info.host_id.clone(),
+        info.addr.clone(),
+        info.capacity,
+    );
+    let counted = launcher.clone();
+    tokio::spawn(registration.keep_alive(
+        move || abaco_spawner::Launcher::running(counted.as_ref()),
+        stop.clone(),
+    ));
+    let mut endpoint = GrpcEndpoint::default();
+    endpoint
+        .add(SpawnerService::new(backends.records.clone(), launcher, info.clone()).into_server());
+    tracing::info!(spawner = %info.id, addr = %info.addr, "spawner is up");
+    Ok(endpoint.serve(grpc, stop.cancelled_owned()).await?)
+}

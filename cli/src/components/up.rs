@@ -1,0 +1,113 @@
+//! `abaco up`: the whole platform in one process.
+
+use std::{sync::Arc, time::Duration};
+
+use abaco::{
+    grpc_server::GrpcEndpoint,
+    pb,
+    settings::{Backend, Settings},
+    store::Table,
+};
+use abaco_spawner::{Registration, SpawnerService, TaskLauncher};
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::{bind, spawner::spawner_info};
+use crate::backends::{self, Backends};
+
+/// How long workers get to finish their runs when the process is asked to stop.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Runs gateway, services, spawner (workers as tasks) and health checks until `stop`.
+pub async fn up(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
+    let http = bind(settings.http_addr, "the REST gateway").await?;
+    let grpc = bind(settings.grpc_addr, "the gRPC services").await?;
+    let docker = backends::docker().await?;
+    let backends = Backends::open(&settings).await?;
+    if settings.backend == Backend::Embedded {
+        forget_previous_run(&backends).await?;
+    }
+
+    let workers_stop = CancellationToken::new();
+    let launcher = Arc::new(TaskLauncher::new(
+        backends.worker_host(&settings, docker.clone()),
+        workers_stop.clone(),
+    ));
+    let info = spawner_info(&settings, grpc.local_addr()?.port());
+    let registration = Registration::new(
+        backends.records.clone(),
+        info.id.clone(),
+        info.host_id.clone(),
+        info.addr.clone(),
+        info.capacity,
+    );
+    let counted = launcher.clone();
+    let heartbeat = tokio::spawn(registration.keep_alive(
+        move || abaco_spawner::Launcher::running(counted.as_ref()),
+        stop.clone(),
+    ));
+
+    let mut endpoint = GrpcEndpoint::default();
+    endpoint
+        .add(backends.registration(&settings).into_server())
+        .add(backends.messages(&settings).into_server())
+        .add(backends.admin(&settings).into_server())
+        .add(SpawnerService::new(backends.records.clone(), launcher.clone(), info).into_server());
+    let gateway = abaco_gateway::Gateway::connect(&settings)?;
+    let health = tokio::spawn(backends.health(&settings, Some(docker)).run(stop.clone()));
+    tracing::info!(
+        http = %http.local_addr()?,
+        grpc = %grpc.local_addr()?,
+        backend = ?settings.backend,
+        "abaco is up"
+    );
+    let (grpc_done, http_done) = tokio::join!(
+        endpoint.serve(grpc, stop.clone().cancelled_owned()),
+        abaco_gateway::serve(http, gateway, stop.clone().cancelled_owned()),
+    );
+    workers_stop.cancel();
+    let drained = tokio::time::timeout(DRAIN, async {
+        while abaco_spawner::Launcher::running(launcher.as_ref()) > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("workers still running at exit; their messages return to the mailbox");
+    }
+    let _ = heartbeat.await;
+    let _ = health.await;
+    grpc_done?;
+    http_done.context("serving REST")?;
+    Ok(())
+}
+
+/// The embedded store is this process's alone, so every worker and spawner it lists belonged
+/// to a previous run of it and is gone: forget them, so that health checks start the
+/// replacements and remove their containers at once.
+async fn forget_previous_run(backends: &Backends) -> anyhow::Result<()> {
+    let workers: Vec<pb::Worker> = backends.records.list(Table::Workers, "").await?;
+    for worker in &workers {
+        backends
+            .records
+            .delete(
+                Table::Workers,
+                &abaco::records::child_key(&worker.actor_id, &worker.id),
+            )
+            .await?;
+    }
+    let spawners: Vec<pb::SpawnerInfo> = backends.records.list(Table::Spawners, "").await?;
+    for spawner in &spawners {
+        backends
+            .records
+            .delete(Table::Spawners, &spawner.id)
+            .await?;
+    }
+    if !workers.is_empty() {
+        tracing::info!(
+            workers = workers.len(),
+            "forgot the workers of the previous run"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! A worker's life around its run loop: check the image, open a control endpoint, announce
+//! itself (control address, heartbeat), turn its actor READY, run, and clear its record on the
+//! way out. The same code runs a worker as its own process (`abaco worker`) and as a task of
+//! `abaco up`.
+
+use std::{sync::Arc, time::Duration};
+
+use abaco::{
+    AbacoError, Result,
+    grpc_server::GrpcEndpoint,
+    mailbox::Mailboxes,
+    pb,
+    records::{Records, child_key},
+    store::Table,
+    time,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    container::DockerRunner,
+    control_service,
+    run_loop::{WorkerContext, WorkerSettings, run_worker},
+};
+
+/// How often a worker renews its heartbeat; health checks allow several missed beats.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+
+/// What a hosted worker needs besides its run loop's settings.
+#[derive(Debug, Clone)]
+pub struct HostSettings {
+    /// Address the control endpoint binds (port 0 picks a free one).
+    pub control_bind: std::net::SocketAddr,
+    /// Host part of the control address others use to reach this worker.
+    pub advertise_host: String,
+}
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        Self {
+            control_bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertise_host: "127.0.0.1".into(),
+        }
+    }
+}
+
+/// Everything needed to run workers on this host; cheap to clone, one per spawner.
+#[derive(Debug, Clone)]
+pub struct WorkerHost {
+    /// The platform's records.
+    pub records: Records,
+    /// The actors' mailboxes.
+    pub mailboxes: Arc<dyn Mailboxes>,
+    /// This host's Docker engine.
+    pub runner: DockerRunner,
+    /// Settings of every run loop.
+    pub settings: WorkerSettings,
+    /// Where control endpoints bind and how they are reached.
+    pub host: HostSettings,
+}
+
+impl WorkerHost {
+    /// Runs the worker `worker_id` of `actor_id` until it is stopped, its actor goes, or
+    /// `stop`; its record is removed at the end.
+    pub async fn run(
+        &self,
+        actor_id: &str,
+        worker_id: &str,
+        stop: CancellationToken,
+    ) -> Result<()> {
+        host_worker(self.clone(), actor_id, worker_id, stop).await
+    }
+}
+
+async fn host_worker(
+    host: WorkerHost,
+    actor_id: &str,
+    worker_id: &str,
+    stop: CancellationToken,
+) -> Result<()> {
+    let WorkerHost {
+        records,
+        mailboxes,
+        runner,
+        settings,
+        host,
+    } = host;
+    let key = child_key(actor_id, worker_id);
+    if records
+        .get::<pb::Worker>(Table::Workers, &key)
+        .await?
+        .is_none()
+    {
+        return Err(AbacoError::not_found("worker", worker_id));
+    }
+    let actor = records.actor(actor_id).await?;
+    if !runner
+        .image_exists(&actor.image)
+        .await
+        .map_err(docker_unavailable)?
+    {
+        refuse_missing_image(&records, &actor, &key).await?;
+        return Ok(());
+    }
+
+    let listener = TcpListener::bind(host.control_bind)
+        .await
+        .map_err(|e| AbacoError::Unavailable(format!("worker control endpoint: {e}")))?;
+    let port = listener.local_addr().map_err(AbacoError::internal)?.port();
+    let control_addr = format!("{}:{port}", host.advertise_host);
+    let worker = records
+        .update(Table::Workers, &key, |w: &mut pb::Worker| {
+            w.control_addr.clone_from(&control_addr);
+            w.pid = std::process::id();
+            w.last_health_check_time = time::now();
+            Ok(true)
+        })
+        .await?;
+
+    let ctx = WorkerContext::new(records.clone(), mailboxes, runner, worker.clone(), settings);
+    let handle = ctx.handle();
+    let done = CancellationToken::new();
+    let mut endpoint = GrpcEndpoint::default();
+    endpoint.add(control_service(handle.clone()));
+    let serving = tokio::spawn(endpoint.serve(listener, done.clone().cancelled_owned()));
+    let beating = tokio::spawn(heartbeat(
+        records.clone(),
+        key.clone(),
+        handle.clone(),
+        done.clone(),
+    ));
+
+    mark_actor_ready(&records, &actor, worker.revision).await;
+    tracing::info!(worker = worker_id, actor = actor_id, %control_addr, "worker is ready");
+    let outcome = run_worker(ctx, stop).await;
+
+    done.cancel();
+    let _ = beating.await;
+    let _ = serving.await;
+    records.delete(Table::Workers, &key).await?;
+    tracing::info!(worker = worker_id, actor = actor_id, "worker stopped");
+    outcome.map_err(|e| AbacoError::Unavailable(e.to_string()))
+}
+
+fn docker_unavailable(error: crate::container::RunError) -> AbacoError {
+    AbacoError::Unavailable(format!("docker: {error}"))
+}
+
+/// The image is not on this host: the actor turns ERROR naming it, the worker ends, and the
+/// actor's messages stay queued until the actor is updated.
+async fn refuse_missing_image(records: &Records, actor: &pb::Actor, key: &str) -> Result<()> {
+    let message = format!(
+        "image {} is not available on the Docker host; messages stay queued until the actor is updated with an available image",
+        actor.image
+    );
+    tracing::warn!(actor = %actor.id, image = %actor.image, "image missing; actor is in error");
+    let revision = actor.revision;
+    records
+        .update(Table::Actors, &actor.id, |a: &mut pb::Actor| {
+            if a.revision != revision {
+                return Ok(false);
+            }
+            a.set_status(pb::ActorStatus::Error);
+            a.status_message.clone_from(&message);
+            Ok(true)
+        })
+        .await?;
+    records
+        .update(Table::Workers, key, |w: &mut pb::Worker| {
+            w.set_status(pb::WorkerStatus::Error);
+            w.status_message.clone_from(&message);
+            Ok(true)
+        })
+        .await?;
+    Ok(())
+}
+
+async fn mark_actor_ready(records: &Records, actor: &pb::Actor, revision: u32) {
+    let changed = records
+        .update(Table::Actors, &actor.id, |a: &mut pb::Actor| {
+            let stale = a.revision != revision;
+            let settled =
+                a.status() == pb::ActorStatus::Ready || a.status() == pb::ActorStatus::ShuttingDown;
+            if stale || settled {
+                return Ok(false);
+            }
+            a.set_status(pb::ActorStatus::Ready);
+            a.status_message.clear();
+            Ok(true)
+        })
+        .await;
+    if let Err(error) = changed {
+        tracing::warn!(actor = %actor.id, %error, "could not mark the actor READY");
+    }
+}
+
+/// Renews the heartbeat until `done`. A worker whose record was removed (declared dead, or
+/// its actor deleted) stops at once rather than run on unseen.
+async fn heartbeat(
+    records: Records,
+    key: String,
+    handle: crate::WorkerHandle,
+    done: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = done.cancelled() => return,
+            () = tokio::time::sleep(HEARTBEAT_EVERY) => {}
+        }
+        let beat = records
+            .update(Table::Workers, &key, |w: &mut pb::Worker| {
+                w.last_health_check_time = time::now();
+                Ok(true)
+            })
+            .await;
+        match beat {
+            Ok(_) => {}
+            Err(AbacoError::NotFound(_)) => {
+                tracing::warn!(worker = %key, "worker record is gone; stopping");
+                handle.stop(false);
+                return;
+            }
+            Err(error) => tracing::warn!(worker = %key, %error, "heartbeat not recorded"),
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Messages become executions: the container contract, results, exit codes, force-quit and
+//! crash recovery, on both backends.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use abaco_tests::{Api, BackendKind, Platform, kill_9, on_both_backends};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_message_runs_with_the_container_contract,
+    results_binary_input_and_exit_codes,
+    force_quit_ends_a_running_execution,
+    a_missing_image_turns_the_actor_error_and_keeps_messages,
+);
+
+/// Waits until `check` returns Some, polling; panics with `what` after `limit`.
+async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn register(api: &Api, body: Value) -> String {
+    let answer = api.post("/actors", &body).await.unwrap();
+    answer.ok()["id"].as_str().unwrap().to_string()
+}
+
+async fn send(api: &Api, actor: &str, query: &str, content_type: &str, body: Vec<u8>) -> String {
+    let answer = api
+        .raw(
+            Method::POST,
+            &format!("/actors/{actor}/messages{query}"),
+            content_type,
+            body,
+        )
+        .await
+        .unwrap();
+    answer.ok()["executionId"].as_str().unwrap().to_string()
+}
+
+async fn finished(api: &Api, actor: &str, execution: &str, limit: Duration) -> Value {
+    eventually(limit, "the execution to finish", || async {
+        let answer = api
+            .get(&format!("/actors/{actor}/executions/{execution}"))
+            .await
+            .ok()?;
+        let status = answer.result()["status"].as_str()?.to_string();
+        (status == "COMPLETE" || status == "ERROR").then(|| answer.result().clone())
+    })
+    .await
+}
+
+async fn logs_of(api: &Api, actor: &str, execution: &str) -> String {
+    let answer = api
+        .get(&format!("/actors/{actor}/executions/{execution}/logs"))
+        .await
+        .unwrap();
+    answer.ok()["logs"].as_str().unwrap().to_string()
+}
+
+async fn a_message_runs_with_the_container_contract(platform: Platform) {
+    let api = &platform.api;
+    let actor = register(
+        api,
+        json!({"image": "abaco/sample-echo", "name": "echo", "defaultEnvironment": {"GREETING": "hi", "OVERRIDE": "default"}}),
+    )
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "the actor to turn READY",
+        || async {
+            let answer = api.get(&format!("/actors/{actor}")).await.ok()?;
+            (answer.result()["status"] == "READY").then_some(())
+        },
+    )
+    .await;
+    let execution = send(
+        api,
+        &actor,
+        "?OVERRIDE=query&extra=1",
+        "application/json",
+        br#"{"hello": "world"}"#.to_vec(),
+    )
+    .await;
+    let record = finished(api, &actor, &execution, Duration::from_secs(60)).await;
+    assert_eq!(record["status"], "COMPLETE", "{record}");
+    assert_eq!(record["exitCode"], 0);
+    assert!(record["runtime"].as_u64().is_some());
+    assert!(record["startTime"].as_str().unwrap() <= record["finishTime"].as_str().unwrap());
+    let worker = record["workerId"].as_str().unwrap();
+    let logs = logs_of(api, &actor, &execution).await;
+    for expected in [
+        r#"MSG={"hello": "world"}"#.to_string(),
+        format!("_abaco_actor_id={actor}"),
+        "_abaco_actor_name=echo".to_string(),
+        format!("_abaco_actor_dbid={actor}"),
+        format!("_abaco_execution_id={execution}"),
+        format!("_abaco_worker_id={worker}"),
+        "_abaco_Content_Type=application/json".to_string(),
+        "_abaco_username=anonymous".to_string(),
+        "_abaco_api_server=http://".to_string(),
+        "_abaco_actor_state={}".to_string(),
+        "_abaco_container_repo=abaco/sample-echo".to_string(),
+        "_abaco_actor_revision=1".to_string(),
+        "GREETING=hi".to_string(),
+        "OVERRIDE=query".to_string(),
+        "extra=1".to_string(),
+    ] {
+        assert!(
+            logs.lines().any(|line| line.starts_with(&expected)),
+            "{expected:?} missing from logs:\n{logs}"
+        );
+    }
+    assert!(
+        !logs.contains("_abaco_access_token"),
+        "no token was asked for:\n{logs}"
+    );
+
+    let text = send(api, &actor, "", "text/plain", b"plain words".to_vec()).await;
+    finished(api, &actor, &text, Duration::from_secs(60)).await;
+    let text_logs = logs_of(api, &actor, &text).await;
+    assert!(text_logs.contains("MSG=plain words"), "{text_logs}");
+    assert!(text_logs.contains("_abaco_Content_Type=str"), "{text_logs}");
+
+    let summary = api
+        .get(&format!("/actors/{actor}/executions"))
+        .await
+        .unwrap();
+    let summary = summary.ok();
+    assert_eq!(summary["totalExecutions"], 2);
+    assert!(summary["totalRuntime"].as_u64().is_some());
+}
+
+async fn results_binary_input_and_exit_codes(platform: Platform) {
+    let api = &platform.api;
+    let writer = register(api, json!({"image": "abaco/sample-result"})).await;
+    let execution = send(api, &writer, "", "text/plain", b"forty-two".to_vec()).await;
+    assert_eq!(
+        finished(api, &writer, &execution, Duration::from_secs(60)).await["status"],
+        "COMPLETE"
+    );
+    let results = api
+        .get(&format!("/actors/{writer}/executions/{execution}/results"))
+        .await
+        .unwrap();
+    assert_eq!(results.status, 200);
+    assert!(
+        results.text.contains("forty-two"),
+        "results: {:?}",
+        results.text
+    );
+
+    let reader = register(api, json!({"image": "abaco/sample-binary"})).await;
+    let payload: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    let execution = send(
+        api,
+        &reader,
+        "",
+        "application/octet-stream",
+        payload.clone(),
+    )
+    .await;
+    assert_eq!(
+        finished(api, &reader, &execution, Duration::from_secs(60)).await["status"],
+        "COMPLETE"
+    );
+    let printed = logs_of(api, &reader, &execution).await;
+    assert!(
+        printed.contains("bytes: 10000") || printed.contains("bytes:10000"),
+        "{printed}"
+    );
+    let echoed = api
+        .raw(
+            Method::GET,
+            &format!("/actors/{reader}/executions/{execution}/results"),
+            "text/plain",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(echoed.status, 200);
+
+    let exiter = register(api, json!({"image": "abaco/sample-exit"})).await;
+    let execution = send(api, &exiter, "", "text/plain", b"3".to_vec()).await;
+    let record = finished(api, &exiter, &execution, Duration::from_secs(60)).await;
+    assert_eq!(record["status"], "COMPLETE", "{record}");
+    assert_eq!(record["exitCode"], 3, "{record}");
+}
+
+async fn force_quit_ends_a_running_execution(platform: Platform) {
+    let api = &platform.api;
+    let sleeper = register(api, json!({"image": "abaco/sample-sleep"})).await;
+    let execution = send(api, &sleeper, "", "text/plain", b"zzz".to_vec()).await;
+    eventually(Duration::from_secs(60), "the execution to run", || async {
+        let answer = api
+            .get(&format!("/actors/{sleeper}/executions/{execution}"))
+            .await
+            .ok()?;
+        (answer.result()["status"] == "RUNNING").then_some(())
+    })
+    .await;
+    let asked = Instant::now();
+    let answer = api
+        .delete(&format!("/actors/{sleeper}/executions/{execution}"))
+        .await
+        .unwrap();
+    answer.ok();
+    let record = finished(api, &sleeper, &execution, Duration::from_secs(5)).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert!(
+        record["statusMessage"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("force"),
+        "{record}"
+    );
+    api.delete(&format!("/actors/{sleeper}/executions/{execution}"))
+        .await
+        .unwrap()
+        .error(409, "finished");
+}
+
+async fn a_missing_image_turns_the_actor_error_and_keeps_messages(platform: Platform) {
+    let api = &platform.api;
+    let actor = register(api, json!({"image": "abaco/not-built-here:1.0"})).await;
+    let status_message = eventually(
+        Duration::from_secs(30),
+        "the actor to turn ERROR",
+        || async {
+            let answer = api.get(&format!("/actors/{actor}")).await.ok()?;
+            (answer.result()["status"] == "ERROR").then(|| {
+                answer.result()["statusMessage"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        },
+    )
+    .await;
+    assert!(
+        status_message.contains("abaco/not-built-here:1.0"),
+        "{status_message}"
+    );
+    send(api, &actor, "", "text/plain", b"wait for me".to_vec()).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pending = api.get(&format!("/actors/{actor}/messages")).await.unwrap();
+    assert_eq!(pending.ok()["messages"], 1, "{}", pending.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_process_loses_no_message_and_leaves_no_container() {
+    let platform = Platform::start(BackendKind::Distributed).await;
+    let api = &platform.api;
+    let sleeper = register(api, json!({"image": "abaco/sample-sleep"})).await;
+    let execution = send(api, &sleeper, "", "text/plain", b"5".to_vec()).await;
+    eventually(Duration::from_secs(60), "the execution to run", || async {
+        let answer = api
+            .get(&format!("/actors/{sleeper}/executions/{execution}"))
+            .await
+            .ok()?;
+        (answer.result()["status"] == "RUNNING").then_some(())
+    })
+    .await;
+    let pids = platform.worker_pids(Some(&sleeper));
+    assert_eq!(pids.len(), 1, "one worker process expected: {pids:?}");
+    kill_9(pids[0]);
+    let record = finished(api, &sleeper, &execution, Duration::from_secs(90)).await;
+    assert_eq!(record["status"], "COMPLETE", "{record}");
+    let namespace = platform.namespace().to_string();
+    eventually(
+        Duration::from_secs(30),
+        "the orphaned container to go",
+        || {
+            let namespace = namespace.clone();
+            async move {
+                let listed = std::process::Command::new("docker")
+                    .args(["ps", "-aq", "--filter"])
+                    .arg(format!("label=org.abaco.namespace={namespace}"))
+                    .output()
+                    .ok()?;
+                String::from_utf8_lossy(&listed.stdout)
+                    .trim()
+                    .is_empty()
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+}
