@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 on_both_backends!(
+    a_hundred_messages_on_two_workers_run_once_each,
     a_message_runs_with_the_container_contract,
     results_binary_input_and_exit_codes,
     force_quit_ends_a_running_execution,
@@ -32,6 +33,45 @@ where
             "timed out after {limit:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Watches Docker start containers for `actor`: the engine's own account of how often each
+/// execution ran.
+struct ContainerStarts(std::process::Child);
+
+impl ContainerStarts {
+    fn watch(actor: &str) -> Self {
+        let child = std::process::Command::new("docker")
+            .args([
+                "events",
+                "--filter",
+                &format!("label=org.abaco.actor={actor}"),
+            ])
+            .args(["--filter", "event=start"])
+            .args([
+                "--format",
+                r#"{{index .Actor.Attributes "org.abaco.execution"}}"#,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        Self(child)
+    }
+
+    /// Execution ids, one per container start seen so far.
+    fn stop(mut self) -> Vec<String> {
+        use std::io::Read;
+        let _ = self.0.kill();
+        let mut seen = String::new();
+        self.0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut seen)
+            .unwrap();
+        let _ = self.0.wait();
+        seen.lines().map(str::to_string).collect()
     }
 }
 
@@ -71,6 +111,80 @@ async fn logs_of(api: &Api, actor: &str, execution: &str) -> String {
         .await
         .unwrap();
     answer.ok()["logs"].as_str().unwrap().to_string()
+}
+
+async fn a_hundred_messages_on_two_workers_run_once_each(platform: Platform) {
+    let api = &platform.api;
+    let actor = register(api, json!({"image": "abaco/sample-echo", "maxWorkers": 2})).await;
+    let workers = api
+        .post(&format!("/actors/{actor}/workers"), &json!({"num": 2}))
+        .await
+        .unwrap();
+    assert_eq!(
+        workers.ok().as_array().unwrap().len(),
+        2,
+        "{}",
+        workers.text
+    );
+    let starts = ContainerStarts::watch(&actor);
+    // The watcher needs a moment to subscribe before the first container starts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut sent = Vec::new();
+    for i in 0..100 {
+        let message = format!("message-{i}");
+        let execution = send(api, &actor, "", "text/plain", message.clone().into_bytes()).await;
+        sent.push((execution, message));
+    }
+    let records = eventually(
+        Duration::from_secs(240),
+        "100 executions to complete",
+        || async {
+            let answer = api.get(&format!("/actors/{actor}/executions")).await.ok()?;
+            let executions = answer.result()["executions"].as_array()?.clone();
+            let done = executions
+                .iter()
+                .filter(|e| e["status"] == "COMPLETE")
+                .count();
+            (done == 100).then_some(executions)
+        },
+    )
+    .await;
+    assert_eq!(records.len(), 100, "no execution may be added or lost");
+    let mut used_workers = std::collections::HashSet::new();
+    for (execution, message) in &sent {
+        let record = records
+            .iter()
+            .find(|r| r["id"] == execution.as_str())
+            .unwrap();
+        used_workers.insert(record["workerId"].as_str().unwrap().to_string());
+        let logs = logs_of(api, &actor, execution).await;
+        // Each run printed its own message once: run once, with the right input.
+        let printed = logs
+            .lines()
+            .filter(|line| *line == format!("MSG={message}"))
+            .count();
+        assert_eq!(
+            printed, 2,
+            "MSG is printed first and again in the environment dump:\n{logs}"
+        );
+    }
+    assert_eq!(
+        used_workers.len(),
+        2,
+        "both workers should take messages: {used_workers:?}"
+    );
+    // Events arrive a little after the fact.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let starts = starts.stop();
+    for (execution, _) in &sent {
+        let runs = starts
+            .iter()
+            .filter(|started| *started == execution)
+            .count();
+        assert_eq!(runs, 1, "execution {execution} ran {runs} times");
+    }
+    let pending = api.get(&format!("/actors/{actor}/messages")).await.unwrap();
+    assert_eq!(pending.ok()["messages"], 0);
 }
 
 async fn a_message_runs_with_the_container_contract(platform: Platform) {
@@ -306,4 +420,51 @@ async fn a_killed_worker_process_loses_no_message_and_leaves_no_container() {
         },
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_of_abaco_up_mid_run_reruns_the_message_and_removes_the_orphan() {
+    let mut platform = Platform::start(BackendKind::Embedded).await;
+    let api = platform.api.clone();
+    let sleeper = register(&api, json!({"image": "abaco/sample-sleep"})).await;
+    let execution = send(&api, &sleeper, "", "text/plain", b"4".to_vec()).await;
+    eventually(Duration::from_secs(60), "the execution to run", || async {
+        let answer = api
+            .get(&format!("/actors/{sleeper}/executions/{execution}"))
+            .await
+            .ok()?;
+        (answer.result()["status"] == "RUNNING").then_some(())
+    })
+    .await;
+    let before = running_containers(platform.namespace());
+    assert_eq!(before.len(), 1, "{before:?}");
+    platform.crash_and_restart().await;
+    let record = finished(&api, &sleeper, &execution, Duration::from_secs(90)).await;
+    assert_eq!(record["status"], "COMPLETE", "{record}");
+    let logs = logs_of(&api, &sleeper, &execution).await;
+    assert!(logs.contains("slept 4s"), "{logs}");
+    let namespace = platform.namespace().to_string();
+    eventually(
+        Duration::from_secs(30),
+        "the orphaned container to go",
+        || {
+            let namespace = namespace.clone();
+            let orphan = before[0].clone();
+            async move { (!running_containers(&namespace).contains(&orphan)).then_some(()) }
+        },
+    )
+    .await;
+}
+
+/// Ids of the containers of this platform that Docker has now.
+fn running_containers(namespace: &str) -> Vec<String> {
+    let listed = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--no-trunc", "--filter"])
+        .arg(format!("label=org.abaco.namespace={namespace}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&listed.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
