@@ -70,6 +70,12 @@ pub struct Settings {
     pub advertise_host: String,
     /// Where per-run sockets and FIFOs are made; the Docker engine must see the same path.
     pub work_dir: Option<PathBuf>,
+    /// Seconds a worker may sit idle before it is stopped (down to its actor's `minWorkers`).
+    pub worker_idle_timeout_secs: u64,
+    /// Seconds without a heartbeat after which a worker counts as dead.
+    pub worker_timeout_secs: u64,
+    /// Longest run, in seconds, of an actor that sets no `maxRunTime`; 0 lets runs go on.
+    pub default_max_run_time_secs: u64,
 }
 
 impl Default for Settings {
@@ -94,6 +100,9 @@ impl Default for Settings {
             spawner_capacity: 32,
             advertise_host: "127.0.0.1".into(),
             work_dir: None,
+            worker_idle_timeout_secs: 300,
+            worker_timeout_secs: 10,
+            default_max_run_time_secs: 24 * 3600,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The store, mailboxes and fleet this process uses, and the services built over them.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use abaco::{fleet::Fleet, mailbox::Mailboxes, records::Records, settings::Settings};
 use abaco_admin::AdminService;
@@ -82,6 +82,8 @@ impl Backends {
             settings: WorkerSettings {
                 namespace: settings.namespace.clone(),
                 api_server: format!("http://{}", settings.http_addr),
+                default_max_run_time: (settings.default_max_run_time_secs > 0)
+                    .then(|| Duration::from_secs(settings.default_max_run_time_secs)),
                 ..WorkerSettings::default()
             },
             host: HostSettings {
@@ -99,7 +101,12 @@ impl Backends {
             self.fleet.clone(),
             docker,
             settings.namespace.clone(),
-            HealthSettings::default(),
+            HealthSettings {
+                idle_timeout: Duration::from_secs(settings.worker_idle_timeout_secs),
+                worker_timeout: Duration::from_secs(settings.worker_timeout_secs),
+                spawner_timeout: Duration::from_secs(settings.worker_timeout_secs),
+                ..HealthSettings::default()
+            },
         )
     }
 }

@@ -87,6 +87,16 @@ impl Api {
             .await
     }
 
+    /// GET `path` as `user` (the `X-Abaco-User` header).
+    pub async fn get_as(&self, path: &str, user: &str) -> reqwest::Result<Answer> {
+        self.send(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .header("x-abaco-user", user),
+        )
+        .await
+    }
+
     /// DELETE `path`.
     pub async fn delete(&self, path: &str) -> reqwest::Result<Answer> {
         self.send(self.http.delete(format!("{}{path}", self.base)))

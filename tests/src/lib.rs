@@ -6,9 +6,12 @@
 
 mod api;
 mod platform;
+mod private_services;
+pub mod steps;
 
 pub use api::{Answer, Api};
-pub use platform::{BackendKind, Platform, kill_9};
+pub use platform::{BackendKind, Platform, amqp_url, kill_9, redis_url};
+pub use private_services::{PrivateRabbit, PrivateRedis};
 
 /// Defines one `#[tokio::test]` per backend for an `async fn(Platform)` scenario.
 #[macro_export]

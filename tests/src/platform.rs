@@ -33,6 +33,8 @@ pub struct Platform {
     namespace: String,
     data_dir: tempfile::TempDir,
     children: Vec<Child>,
+    redis_url: String,
+    amqp_url: String,
 }
 
 /// The `abaco` binary under test: `ABACO_BIN`, else the workspace's debug build.
@@ -73,6 +75,12 @@ pub fn amqp_url() -> String {
 impl Platform {
     /// Starts a platform and waits until its REST API answers.
     pub async fn start(kind: BackendKind) -> Self {
+        Self::start_with_urls(kind, redis_url(), amqp_url()).await
+    }
+
+    /// Starts a platform whose distributed components use this Redis and this RabbitMQ
+    /// (e.g. private instances a test may restart), and waits until its REST API answers.
+    pub async fn start_with_urls(kind: BackendKind, redis_url: String, amqp_url: String) -> Self {
         let namespace = format!("test{}", rand::random::<u32>());
         let http_addr = free_addr();
         let service_addrs = match kind {
@@ -88,6 +96,8 @@ impl Platform {
             namespace,
             data_dir: tempfile::tempdir().unwrap(),
             children: Vec::new(),
+            redis_url,
+            amqp_url,
         };
         platform.spawn_all();
         platform.wait_ready().await;
@@ -107,8 +117,12 @@ impl Platform {
             .env("ABACO_HTTP_ADDR", self.http_addr.to_string())
             .env("ABACO_DATA_DIR", self.data_dir.path())
             .env("ABACO_NAMESPACE", &self.namespace)
-            .env("ABACO_REDIS_URL", redis_url())
-            .env("ABACO_AMQP_URL", amqp_url())
+            .env("ABACO_REDIS_URL", &self.redis_url)
+            .env("ABACO_AMQP_URL", &self.amqp_url)
+            // Short enough for scaling tests to see idle workers go; actors with the default
+            // minWorkers (1) keep their worker.
+            .env("ABACO_WORKER_IDLE_TIMEOUT_SECS", "3")
+            .env("ABACO_ADMINS", "[root]")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -123,31 +137,73 @@ impl Platform {
                 self.children.push(up.spawn().unwrap());
             }
             BackendKind::Distributed => {
-                let [registration, messages, admin, spawner] =
-                    [0, 1, 2, 3].map(|i| self.service_addrs[i]);
-                for (component, addr) in [
-                    ("registration", registration),
-                    ("messages", messages),
-                    ("admin", admin),
-                    ("spawner", spawner),
-                ] {
-                    let mut command = self.command(component);
-                    command
-                        .env("ABACO_BACKEND", "distributed")
-                        .env("ABACO_GRPC_ADDR", addr.to_string());
-                    self.children.push(command.spawn().unwrap());
+                for component in DISTRIBUTED_COMPONENTS {
+                    let child = self.distributed_command(component).spawn().unwrap();
+                    self.children.push(child);
                 }
-                let mut gateway = self.command("gateway");
-                gateway
+            }
+        }
+    }
+
+    /// The command that starts one component of the distributed platform, on its own address.
+    fn distributed_command(&self, component: &str) -> Command {
+        let [registration, messages, admin, spawner] = [0, 1, 2, 3].map(|i| self.service_addrs[i]);
+        let mut command = self.command(component);
+        match component {
+            "gateway" => {
+                command
                     .env("ABACO_REGISTRATION_URL", format!("http://{registration}"))
                     .env("ABACO_MESSAGES_URL", format!("http://{messages}"))
                     .env("ABACO_ADMIN_URL", format!("http://{admin}"));
-                self.children.push(gateway.spawn().unwrap());
-                let mut health = self.command("health");
-                health.env("ABACO_BACKEND", "distributed");
-                self.children.push(health.spawn().unwrap());
+            }
+            "health" => {
+                command.env("ABACO_BACKEND", "distributed");
+            }
+            _ => {
+                let addr = match component {
+                    "registration" => registration,
+                    "messages" => messages,
+                    "admin" => admin,
+                    "spawner" => spawner,
+                    other => panic!("no distributed component {other:?}"),
+                };
+                command
+                    .env("ABACO_BACKEND", "distributed")
+                    .env("ABACO_GRPC_ADDR", addr.to_string());
             }
         }
+        command
+    }
+
+    /// Process id of this platform's `component` process (`up`, `gateway`, `spawner`, ...),
+    /// if it runs.
+    pub fn component_pid(&self, component: &str) -> Option<u32> {
+        self.children
+            .iter()
+            .map(Child::id)
+            .find(|pid| subcommand_of(*pid).as_deref() == Some(component))
+    }
+
+    /// Kills the `component` process of a distributed platform with SIGKILL, as a crash would
+    /// (processes it started, such as a spawner's workers, go on), and starts a new one on the
+    /// same address. Does not wait for it: its peers find it when it is up.
+    pub fn restart_component(&mut self, component: &str) {
+        assert_eq!(
+            self.kind,
+            BackendKind::Distributed,
+            "only distributed platforms have components"
+        );
+        if let Some(index) = self
+            .children
+            .iter()
+            .position(|child| subcommand_of(child.id()).as_deref() == Some(component))
+        {
+            let mut child = self.children.remove(index);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let child = self.distributed_command(component).spawn().unwrap();
+        self.children.push(child);
     }
 
     /// Waits until the REST API answers and the gRPC endpoints accept connections.
@@ -247,6 +303,23 @@ impl Drop for Platform {
             }
         }
     }
+}
+
+/// The distributed platform's processes, in start order.
+const DISTRIBUTED_COMPONENTS: [&str; 6] = [
+    "registration",
+    "messages",
+    "admin",
+    "spawner",
+    "gateway",
+    "health",
+];
+
+/// The `abaco` subcommand process `pid` runs (its first argument), if it is alive.
+fn subcommand_of(pid: u32) -> Option<String> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let arg = cmdline.split(|b| *b == 0).nth(1)?;
+    Some(String::from_utf8_lossy(arg).into_owned())
 }
 
 /// Sends SIGKILL to `pid`.

@@ -5,9 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use abaco_tests::{Api, BackendKind, Platform, kill_9, on_both_backends};
+use abaco_tests::{
+    BackendKind, Platform, kill_9, on_both_backends,
+    steps::{ContainerStarts, containers_of, eventually, finished, logs_of, register, send},
+};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 on_both_backends!(
     a_hundred_messages_on_two_workers_run_once_each,
@@ -16,102 +19,6 @@ on_both_backends!(
     force_quit_ends_a_running_execution,
     a_missing_image_turns_the_actor_error_and_keeps_messages,
 );
-
-/// Waits until `check` returns Some, polling; panics with `what` after `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Watches Docker start containers for `actor`: the engine's own account of how often each
-/// execution ran.
-struct ContainerStarts(std::process::Child);
-
-impl ContainerStarts {
-    fn watch(actor: &str) -> Self {
-        let child = std::process::Command::new("docker")
-            .args([
-                "events",
-                "--filter",
-                &format!("label=org.abaco.actor={actor}"),
-            ])
-            .args(["--filter", "event=start"])
-            .args([
-                "--format",
-                r#"{{index .Actor.Attributes "org.abaco.execution"}}"#,
-            ])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        Self(child)
-    }
-
-    /// Execution ids, one per container start seen so far.
-    fn stop(mut self) -> Vec<String> {
-        use std::io::Read;
-        let _ = self.0.kill();
-        let mut seen = String::new();
-        self.0
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut seen)
-            .unwrap();
-        let _ = self.0.wait();
-        seen.lines().map(str::to_string).collect()
-    }
-}
-
-async fn register(api: &Api, body: Value) -> String {
-    let answer = api.post("/actors", &body).await.unwrap();
-    answer.ok()["id"].as_str().unwrap().to_string()
-}
-
-async fn send(api: &Api, actor: &str, query: &str, content_type: &str, body: Vec<u8>) -> String {
-    let answer = api
-        .raw(
-            Method::POST,
-            &format!("/actors/{actor}/messages{query}"),
-            content_type,
-            body,
-        )
-        .await
-        .unwrap();
-    answer.ok()["executionId"].as_str().unwrap().to_string()
-}
-
-async fn finished(api: &Api, actor: &str, execution: &str, limit: Duration) -> Value {
-    eventually(limit, "the execution to finish", || async {
-        let answer = api
-            .get(&format!("/actors/{actor}/executions/{execution}"))
-            .await
-            .ok()?;
-        let status = answer.result()["status"].as_str()?.to_string();
-        (status == "COMPLETE" || status == "ERROR").then(|| answer.result().clone())
-    })
-    .await
-}
-
-async fn logs_of(api: &Api, actor: &str, execution: &str) -> String {
-    let answer = api
-        .get(&format!("/actors/{actor}/executions/{execution}/logs"))
-        .await
-        .unwrap();
-    answer.ok()["logs"].as_str().unwrap().to_string()
-}
 
 async fn a_hundred_messages_on_two_workers_run_once_each(platform: Platform) {
     let api = &platform.api;
@@ -406,17 +313,7 @@ async fn a_killed_worker_process_loses_no_message_and_leaves_no_container() {
         "the orphaned container to go",
         || {
             let namespace = namespace.clone();
-            async move {
-                let listed = std::process::Command::new("docker")
-                    .args(["ps", "-aq", "--filter"])
-                    .arg(format!("label=org.abaco.namespace={namespace}"))
-                    .output()
-                    .ok()?;
-                String::from_utf8_lossy(&listed.stdout)
-                    .trim()
-                    .is_empty()
-                    .then_some(())
-            }
+            async move { containers_of(&namespace).is_empty().then_some(()) }
         },
     )
     .await;
@@ -436,7 +333,7 @@ async fn a_crash_of_abaco_up_mid_run_reruns_the_message_and_removes_the_orphan()
         (answer.result()["status"] == "RUNNING").then_some(())
     })
     .await;
-    let before = running_containers(platform.namespace());
+    let before = containers_of(platform.namespace());
     assert_eq!(before.len(), 1, "{before:?}");
     platform.crash_and_restart().await;
     let record = finished(&api, &sleeper, &execution, Duration::from_secs(90)).await;
@@ -450,21 +347,8 @@ async fn a_crash_of_abaco_up_mid_run_reruns_the_message_and_removes_the_orphan()
         || {
             let namespace = namespace.clone();
             let orphan = before[0].clone();
-            async move { (!running_containers(&namespace).contains(&orphan)).then_some(()) }
+            async move { (!containers_of(&namespace).contains(&orphan)).then_some(()) }
         },
     )
     .await;
-}
-
-/// Ids of the containers of this platform that Docker has now.
-fn running_containers(namespace: &str) -> Vec<String> {
-    let listed = std::process::Command::new("docker")
-        .args(["ps", "-aq", "--no-trunc", "--filter"])
-        .arg(format!("label=org.abaco.namespace={namespace}"))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&listed.stdout)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
 }

@@ -45,8 +45,9 @@ fn actor_routes() -> Router<Gateway> {
                 .delete(later("configs")),
         )
         .route("/actors/search/{kind}", not_yet("search"))
-        .route("/actors/admin", not_yet("admin listings"))
-        .route("/actors/admin/{*rest}", not_yet("admin listings"))
+        .route("/actors/admin", get(workers::all_actors))
+        .route("/actors/admin/workers", get(workers::all_workers))
+        .route("/actors/admin/executions", get(workers::all_executions))
         .route(
             "/actors/{actor_id}",
             get(actors::get).put(actors::update).delete(actors::delete),

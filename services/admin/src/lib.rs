@@ -69,12 +69,18 @@ impl AdminService {
             .ok_or_else(|| AbacoError::not_found("worker", &request.worker_id))
     }
 
-    async fn utilization(&self, caller: &str) -> Result<pb::Utilization> {
-        if !self.is_admin(caller) {
-            return Err(AbacoError::Forbidden(
-                "utilization is for administrators".into(),
-            ));
+    fn require_admin(&self, caller: &str, what: &str) -> Result<()> {
+        if self.is_admin(caller) {
+            Ok(())
+        } else {
+            Err(AbacoError::Forbidden(format!(
+                "{what} is for administrators"
+            )))
         }
+    }
+
+    async fn utilization(&self, caller: &str) -> Result<pb::Utilization> {
+        self.require_admin(caller, "utilization")?;
         let actors: Vec<pb::Actor> = self.records.list(Table::Actors, "").await?;
         let workers: Vec<pb::Worker> = self.records.list(Table::Workers, "").await?;
         let spawners: Vec<pb::SpawnerInfo> = self.records.list(Table::Spawners, "").await?;
@@ -162,5 +168,47 @@ impl Admin for AdminService {
     ) -> Result<Response<pb::Utilization>, Status> {
         let caller = identity::caller(&request);
         respond(self.utilization(&caller).await)
+    }
+
+    async fn list_all_actors(
+        &self,
+        request: Request<pb::AdminListRequest>,
+    ) -> Result<Response<pb::ListActorsResponse>, Status> {
+        let caller = identity::caller(&request);
+        let result = async {
+            self.require_admin(&caller, "the platform-wide actor listing")?;
+            let actors = self.records.list(Table::Actors, "").await?;
+            Ok(pb::ListActorsResponse { actors })
+        }
+        .await;
+        respond(result)
+    }
+
+    async fn list_all_workers(
+        &self,
+        request: Request<pb::AdminListRequest>,
+    ) -> Result<Response<pb::ListWorkersResponse>, Status> {
+        let caller = identity::caller(&request);
+        let result = async {
+            self.require_admin(&caller, "the platform-wide worker listing")?;
+            let workers = self.records.list(Table::Workers, "").await?;
+            Ok(pb::ListWorkersResponse { workers })
+        }
+        .await;
+        respond(result)
+    }
+
+    async fn list_all_executions(
+        &self,
+        request: Request<pb::AdminListRequest>,
+    ) -> Result<Response<pb::ListExecutionsResponse>, Status> {
+        let caller = identity::caller(&request);
+        let result = async {
+            self.require_admin(&caller, "the platform-wide execution listing")?;
+            let executions = self.records.list(Table::Executions, "").await?;
+            Ok(pb::ListExecutionsResponse { executions })
+        }
+        .await;
+        respond(result)
     }
 }

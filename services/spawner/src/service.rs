@@ -93,6 +93,8 @@ impl SpawnerService {
         if !self.launcher.kill(&request.worker_id).await? {
             return Err(AbacoError::not_found("worker", &request.worker_id));
         }
+        // A killed worker cannot clear its own record; nothing of it runs any more.
+        self.records.delete(Table::Workers, &key).await?;
         Ok(())
     }
 }

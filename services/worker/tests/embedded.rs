@@ -68,6 +68,7 @@ async fn a_message_runs_over_the_embedded_backends() {
     let worker = pb::Worker {
         id: abaco::ids::new_id(),
         actor_id: actor.id.clone(),
+        revision: actor.revision,
         ..Default::default()
     };
     let ctx = WorkerContext::new(

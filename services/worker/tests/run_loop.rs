@@ -75,6 +75,7 @@ impl Harness {
             id: abaco::ids::new_id(),
             actor_id: self.actor.id.clone(),
             image: self.actor.image.clone(),
+            revision: self.actor.revision,
             ..Default::default()
         };
         let ctx = WorkerContext::new(

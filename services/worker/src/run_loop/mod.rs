@@ -216,6 +216,17 @@ async fn process(ctx: &WorkerContext, delivery: Delivery) -> Result<Flow, Worker
         }
         Err(error) => return give_back(delivery, error).await,
     };
+    if actor.revision != ctx.handle.snapshot().revision {
+        // The actor was updated: a message accepted after that must run on the new revision's
+        // workers, so this one hands it back and goes.
+        tracing::info!(
+            actor = ctx.actor_id(),
+            worker = ctx.worker_id(),
+            "actor has a newer revision; message handed back, worker stops"
+        );
+        settle(delivery.reject(true).await);
+        return Ok(Flow::Stop);
+    }
 
     let execution = match records::claim(
         &ctx.records,
@@ -371,7 +382,7 @@ async fn record(
                 record.status_message = match run.ended_by {
                     EndedBy::Exited => String::new(),
                     EndedBy::ForceQuit => "force-quit on request".into(),
-                    EndedBy::TimedOut => "killed at the actor's maximum run time".into(),
+                    EndedBy::TimedOut => "timed out: killed at the actor's maximum run time".into(),
                 };
             }
             Err(error) => {

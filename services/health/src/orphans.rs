@@ -1,0 +1,31 @@
+//! Containers that carry our labels but whose worker is gone.
+
+use std::collections::{HashMap, HashSet};
+
+use abaco::pb;
+use abaco_worker::container::{LABEL_NAMESPACE, LABEL_WORKER};
+
+use crate::HealthChecker;
+
+impl HealthChecker {
+    /// Removes this platform's containers whose worker is not among `live_workers`.
+    pub(crate) async fn remove_orphans(&self, live_workers: &[pb::Worker]) -> usize {
+        let Some(docker) = &self.docker else {
+            return 0;
+        };
+        let live: HashSet<&str> = live_workers.iter().map(|w| w.id.as_str()).collect();
+        let filter = format!("{LABEL_NAMESPACE}={}", self.namespace);
+        let keep = |labels: &HashMap<String, String>| {
+            labels
+                .get(LABEL_WORKER)
+                .is_some_and(|worker| live.contains(worker.as_str()))
+        };
+        match docker.remove_orphans(&filter, keep).await {
+            Ok(removed) => removed,
+            Err(error) => {
+                tracing::warn!(%error, "could not list containers for orphans");
+                0
+            }
+        }
+    }
+}
