@@ -124,7 +124,12 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Refuses a body whose declared length is over the limit, before routing reads anything.
+/// Bodies up to this size are read and dropped before a 413 is answered: a client still
+/// writing its body when the connection closes sees a broken pipe instead of the answer.
+/// Larger ones are refused at once, whatever that does to the client.
+const DRAIN_AT_MOST: u64 = 64 * 1024 * 1024;
+
+/// Refuses a body whose declared length is over the limit, without parsing any of it.
 pub(crate) async fn refuse_declared_oversize(
     State(limit): State<usize>,
     request: Request,
@@ -136,7 +141,13 @@ pub(crate) async fn refuse_declared_oversize(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     match declared {
-        Some(length) if length > limit as u64 => ApiError::too_large().into_response(),
+        Some(length) if length > limit as u64 => {
+            if length <= DRAIN_AT_MOST {
+                let mut body = request.into_body().into_data_stream();
+                while let Some(Ok(_)) = futures::StreamExt::next(&mut body).await {}
+            }
+            ApiError::too_large().into_response()
+        }
         _ => next.run(request).await,
     }
 }
