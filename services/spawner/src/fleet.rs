@@ -1,7 +1,11 @@
 //! [`SpawnerFleet`]: the fleet over live spawners. It decides how many workers an actor
 //! should have and asks spawners to start or stop them; the spawners do the starting.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use abaco::{
     AbacoError, Result,
@@ -30,6 +34,37 @@ const STOP_WAIT: Duration = Duration::from_secs(15);
 pub struct SpawnerFleet {
     records: Records,
     channels: Channels,
+    staffed: Staffed,
+}
+
+/// How long "this actor has a live worker" is believed without looking again. Messages to a
+/// busy actor then cost no worker scan each; a worker lost meanwhile is replaced by the
+/// health checks.
+const STAFFED_FOR: Duration = Duration::from_secs(1);
+
+/// Actors recently seen with a live worker, and when.
+#[derive(Debug, Clone, Default)]
+struct Staffed(Arc<Mutex<HashMap<String, Instant>>>);
+
+impl Staffed {
+    fn recently(&self, actor_id: &str) -> bool {
+        self.lock()
+            .get(actor_id)
+            .is_some_and(|seen| seen.elapsed() < STAFFED_FOR)
+    }
+
+    fn saw(&self, actor_id: &str) {
+        let mut seen = self.lock();
+        // Bounded by the number of actors messaged within a second; old entries go here.
+        seen.retain(|_, at| at.elapsed() < STAFFED_FOR);
+        seen.insert(actor_id.to_string(), Instant::now());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Whether a worker counts toward its actor's workers (it is not on its way out).
@@ -48,6 +83,7 @@ impl SpawnerFleet {
         Self {
             records,
             channels: Channels::default(),
+            staffed: Staffed::default(),
         }
     }
 
@@ -226,6 +262,9 @@ impl Fleet for SpawnerFleet {
     }
 
     async fn message_accepted(&self, actor_id: &str) -> Result<()> {
+        if self.staffed.recently(actor_id) {
+            return Ok(());
+        }
         let live = self
             .workers(actor_id)
             .await?
@@ -233,6 +272,7 @@ impl Fleet for SpawnerFleet {
             .filter(|w| is_live(w))
             .count();
         if live > 0 {
+            self.staffed.saw(actor_id);
             return Ok(());
         }
         let actor = self.records.actor(actor_id).await?;
