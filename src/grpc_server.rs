@@ -71,8 +71,12 @@ impl GrpcEndpoint {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
         Server::builder()
-            // Logs one span per call with its path and outcome.
-            .layer(tower_http::trace::TraceLayer::new_for_grpc())
+            // One span per call, named by its path, a child of the caller's span when the call
+            // carries a W3C trace context.
+            .layer(
+                tower_http::trace::TraceLayer::new_for_grpc()
+                    .make_span_with(crate::trace_context::grpc_server_span),
+            )
             .add_routes(self.routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await?;

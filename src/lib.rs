@@ -15,5 +15,6 @@ pub mod settings;
 pub mod status;
 pub mod store;
 pub mod time;
+pub mod trace_context;
 
 pub use error::{AbacoError, Result};

@@ -167,6 +167,37 @@ impl Records {
             .ok_or_else(|| AbacoError::not_found("actor", actor_id))
     }
 
+    /// The id of this platform installation, made on first use and kept in the store. Every
+    /// component sharing the store shares it, so containers can be told apart from those of
+    /// another platform on the same Docker engine even under the same namespace.
+    pub async fn instance_id(&self) -> Result<String> {
+        const KEY: &str = "instance";
+        if let Some(found) = self.get_blob(Table::Meta, KEY).await? {
+            return Ok(String::from_utf8_lossy(&found).into_owned());
+        }
+        let fresh = crate::ids::new_id();
+        match self
+            .store
+            .put(
+                Table::Meta,
+                KEY,
+                Bytes::from(fresh.clone()),
+                Expect::Absent,
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(fresh),
+            // Another component made it first: theirs stands.
+            Err(StoreError::Conflict) => Ok(self
+                .get_blob(Table::Meta, KEY)
+                .await?
+                .map(|found| String::from_utf8_lossy(&found).into_owned())
+                .unwrap_or(fresh)),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// Takes the lease `key` for `ttl` unless someone holds it; whether it was taken.
     pub async fn try_lease(&self, key: &str, ttl: Duration) -> Result<bool> {
         match self
@@ -228,5 +259,6 @@ fn table_kind(table: Table) -> &'static str {
         Table::State => "state",
         Table::Spawners => "spawner",
         Table::Leases => "lease",
+        Table::Meta => "meta",
     }
 }

@@ -28,11 +28,13 @@ pub enum Table {
     Spawners,
     /// Short-lived locks by `{actor_id}/{purpose}`, taken with `Expect::Absent` and a ttl.
     Leases,
+    /// Facts about the platform itself, e.g. its instance id.
+    Meta,
 }
 
 impl Table {
     /// Every table, for backends that create them up front.
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Actors,
         Table::Executions,
         Table::Logs,
@@ -41,6 +43,7 @@ impl Table {
         Table::State,
         Table::Spawners,
         Table::Leases,
+        Table::Meta,
     ];
 
     /// The table's name in the backend.
@@ -54,6 +57,7 @@ impl Table {
             Table::State => "state",
             Table::Spawners => "spawners",
             Table::Leases => "leases",
+            Table::Meta => "meta",
         }
     }
 }

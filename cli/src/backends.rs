@@ -17,6 +17,8 @@ pub struct Backends {
     pub records: Records,
     pub mailboxes: Arc<dyn Mailboxes>,
     pub fleet: Arc<dyn Fleet>,
+    /// The installation's id, on every container it starts.
+    pub instance: String,
 }
 
 impl Backends {
@@ -29,7 +31,12 @@ impl Backends {
             .await
             .context("opening the mailboxes")?;
         let records = Records::new(store);
+        let instance = records
+            .instance_id()
+            .await
+            .context("reading the platform's instance id")?;
         Ok(Self {
+            instance,
             fleet: Arc::new(SpawnerFleet::new(records.clone())),
             records,
             mailboxes,
@@ -81,6 +88,7 @@ impl Backends {
             runner,
             settings: WorkerSettings {
                 namespace: settings.namespace.clone(),
+                instance: self.instance.clone(),
                 api_server: format!("http://{}", settings.http_addr),
                 default_max_run_time: (settings.default_max_run_time_secs > 0)
                     .then(|| Duration::from_secs(settings.default_max_run_time_secs)),
@@ -101,6 +109,7 @@ impl Backends {
             self.fleet.clone(),
             docker,
             settings.namespace.clone(),
+            self.instance.clone(),
             HealthSettings {
                 idle_timeout: Duration::from_secs(settings.worker_idle_timeout_secs),
                 worker_timeout: Duration::from_secs(settings.worker_timeout_secs),

@@ -46,11 +46,28 @@ enum Command {
     Health,
 }
 
+impl Command {
+    /// The component this process runs, as traces name it (`abaco-<component>`).
+    fn component(&self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Gateway => "gateway",
+            Self::Registration => "registration",
+            Self::Messages => "messages",
+            Self::Admin => "admin",
+            Self::Spawner => "spawner",
+            Self::Worker { .. } => "worker",
+            Self::Health => "health",
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = config::load(&cli.overrides)?;
-    telemetry::init(&settings)?;
+    // Held to the end of `main`: dropping it flushes the last spans.
+    let _telemetry = telemetry::init(&settings, cli.command.component())?;
     let stop = shutdown::on_signals();
     match cli.command {
         Command::Up => components::up(settings, stop).await,

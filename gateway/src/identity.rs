@@ -21,13 +21,15 @@ pub(crate) struct Caller {
 }
 
 impl Caller {
-    /// A gRPC request that carries the caller's user.
+    /// A gRPC request that carries the caller's user and the trace context of the current span.
     pub(crate) fn request<T>(&self, message: T) -> Result<tonic::Request<T>, ApiError> {
         let mut request = tonic::Request::new(message);
         // The user was validated as ASCII, so this only fails on a bug; still no panic.
         let value = MetadataValue::try_from(self.user.as_str())
             .map_err(|_| ApiError::bad_request("X-Abaco-User is not a valid header value"))?;
         request.metadata_mut().insert(USER_METADATA, value);
+        // The service's span joins this request's trace.
+        abaco::trace_context::inject_metadata(&tracing::Span::current(), request.metadata_mut());
         request.set_timeout(crate::REQUEST_TIMEOUT);
         Ok(request)
     }

@@ -102,8 +102,11 @@ impl Gateway {
         let limit = self.settings.max_body_bytes;
         let version: Arc<str> = Arc::from(self.settings.api_version.as_str());
         let middleware = ServiceBuilder::new()
-            // Outermost, so every request gets a span, including those refused below.
-            .layer(TraceLayer::new_for_http())
+            // Outermost, so every request gets a span, including those refused below; it joins
+            // the caller's trace when the request carries a W3C `traceparent`.
+            .layer(
+                TraceLayer::new_for_http().make_span_with(abaco::trace_context::http_server_span),
+            )
             // Writes the envelope of every answer made below it, refusals of layers included.
             .layer(middleware::map_response_with_state(
                 version,

@@ -29,6 +29,10 @@ fn worker_env(settings: &Settings) -> Vec<(String, String)> {
     if let Some(dir) = &settings.work_dir {
         env.push(("ABACO_WORK_DIR".to_string(), dir.display().to_string()));
     }
+    // Workers export their execution spans where the spawner exports its own.
+    if let Some(endpoint) = &settings.otlp_endpoint {
+        env.push(("ABACO_OTLP_ENDPOINT".to_string(), endpoint.clone()));
+    }
     env
 }
 

@@ -79,6 +79,7 @@ pub struct HealthChecker {
     fleet: Arc<dyn Fleet>,
     docker: Option<DockerRunner>,
     namespace: String,
+    instance: String,
     settings: HealthSettings,
 }
 
@@ -93,12 +94,14 @@ pub(crate) fn older_than(stamp: &str, age: Duration) -> bool {
 
 impl HealthChecker {
     /// A checker over these backends; without `docker`, orphaned containers are left alone.
+    /// Containers count as this platform's when they carry its `namespace` and `instance`.
     pub fn new(
         records: Records,
         mailboxes: Arc<dyn Mailboxes>,
         fleet: Arc<dyn Fleet>,
         docker: Option<DockerRunner>,
         namespace: String,
+        instance: String,
         settings: HealthSettings,
     ) -> Self {
         Self {
@@ -107,6 +110,7 @@ impl HealthChecker {
             fleet,
             docker,
             namespace,
+            instance,
             settings,
         }
     }

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use abaco::pb;
-use abaco_worker::container::{LABEL_NAMESPACE, LABEL_WORKER};
+use abaco_worker::container::{LABEL_INSTANCE, LABEL_NAMESPACE, LABEL_WORKER};
 
 use crate::HealthChecker;
 
@@ -14,13 +14,16 @@ impl HealthChecker {
             return 0;
         };
         let live: HashSet<&str> = live_workers.iter().map(|w| w.id.as_str()).collect();
-        let filter = format!("{LABEL_NAMESPACE}={}", self.namespace);
+        let filters = [
+            format!("{LABEL_NAMESPACE}={}", self.namespace),
+            format!("{LABEL_INSTANCE}={}", self.instance),
+        ];
         let keep = |labels: &HashMap<String, String>| {
             labels
                 .get(LABEL_WORKER)
                 .is_some_and(|worker| live.contains(worker.as_str()))
         };
-        match docker.remove_orphans(&filter, keep).await {
+        match docker.remove_orphans(&filters, keep).await {
             Ok(removed) => removed,
             Err(error) => {
                 tracing::warn!(%error, "could not list containers for orphans");

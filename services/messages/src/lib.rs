@@ -65,6 +65,11 @@ impl MessagesService {
         Ok(actor)
     }
 
+    #[tracing::instrument(
+        name = "send_message",
+        skip_all,
+        fields(actor = %request.actor_id, execution = tracing::field::Empty)
+    )]
     async fn send(
         &self,
         request: pb::SendMessageRequest,
@@ -101,6 +106,8 @@ impl MessagesService {
             message_received_time: received.clone(),
             ..Default::default()
         };
+        let span = tracing::Span::current();
+        span.record("execution", execution.id.as_str());
         let key = child_key(&actor.id, &execution.id);
         self.records
             .insert(Table::Executions, &key, &execution)
@@ -113,6 +120,8 @@ impl MessagesService {
             environment: request.environment,
             sender: caller.to_string(),
             received_time: received,
+            // The worker's execution span continues this trace.
+            trace_context: abaco::trace_context::to_map(&span),
         };
         if let Err(error) = self
             .mailboxes

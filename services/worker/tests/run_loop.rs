@@ -123,6 +123,7 @@ impl Harness {
                 .collect(),
             sender: "alice".into(),
             received_time: abaco::time::now(),
+            trace_context: Default::default(),
         };
         Bytes::from(message.encode_to_vec())
     }
@@ -374,6 +375,56 @@ async fn a_redelivered_execution_of_a_dead_worker_runs_again() {
     let execution = h.finished(&id).await;
     assert_eq!(execution.status(), ExecutionStatus::Complete);
     assert_eq!(execution.worker_id, handle.worker_id());
+    stop(task, shutdown).await;
+}
+
+#[tokio::test]
+async fn a_redelivered_copy_waits_while_its_live_owner_runs_and_is_acked_after() {
+    let h = Harness::new("sample-echo", |_| {}).await;
+    let bytes = h.message(b"lost connection", "str", &[]).await;
+    let id = pb::MailboxMessage::decode(bytes.clone())
+        .unwrap()
+        .execution_id;
+    let owner = "0liveowner000";
+    h.records
+        .insert(
+            Table::Workers,
+            &child_key(&h.actor.id, owner),
+            &pb::Worker {
+                id: owner.into(),
+                actor_id: h.actor.id.clone(),
+                status: pb::WorkerStatus::Busy.into(),
+                last_health_check_time: abaco::time::now(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    h.set_execution(&id, |e| {
+        e.set_status(ExecutionStatus::Running);
+        e.worker_id = owner.into();
+    })
+    .await;
+    // The broker lost the owner's connection, not the owner: the copy comes back redelivered.
+    h.mailboxes.publish_redelivered(&h.actor.id, bytes);
+    let (_handle, task, shutdown) = h.start().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let waiting = h.execution(&id).await;
+    assert_eq!(
+        waiting.worker_id, owner,
+        "a live owner's run must not be taken over"
+    );
+    assert_eq!(
+        h.mailboxes.counts(&h.actor.id).acked,
+        0,
+        "held until the owner records"
+    );
+    h.set_execution(&id, |e| e.set_status(ExecutionStatus::Complete))
+        .await;
+    h.settled(1).await;
+    let done = h.execution(&id).await;
+    assert_eq!(done.worker_id, owner);
+    assert_eq!(h.mailboxes.counts(&h.actor.id).acked, 1);
     stop(task, shutdown).await;
 }
 

@@ -32,6 +32,9 @@ use logs::CappedLog;
 
 /// Label naming the platform (its namespace) a container belongs to.
 pub const LABEL_NAMESPACE: &str = "org.abaco.namespace";
+/// Label naming the platform installation (its store's instance id), so that two platforms
+/// under the same namespace on one engine never take each other's containers for orphans.
+pub const LABEL_INSTANCE: &str = "org.abaco.instance";
 /// Label naming the actor a container runs for.
 pub const LABEL_ACTOR: &str = "org.abaco.actor";
 /// Label naming the worker that started a container.
@@ -184,14 +187,17 @@ impl DockerRunner {
         result
     }
 
-    /// Force-removes containers matching the Docker label filter `label_filter` (e.g.
+    /// Force-removes containers matching every Docker label filter of `label_filters` (e.g.
     /// `org.abaco.worker=...`) whose labels `keep` rejects; how many went.
     pub async fn remove_orphans(
         &self,
-        label_filter: &str,
+        label_filters: &[String],
         keep: impl Fn(&HashMap<String, String>) -> bool,
     ) -> Result<usize, RunError> {
-        let filters = HashMap::from([("label", vec![label_filter])]);
+        let filters = HashMap::from([(
+            "label",
+            label_filters.iter().map(String::as_str).collect::<Vec<_>>(),
+        )]);
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&filters)

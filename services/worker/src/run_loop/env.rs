@@ -116,6 +116,7 @@ mod tests {
             .into(),
             sender: "alice".into(),
             received_time: String::new(),
+            trace_context: Default::default(),
         }
     }
 

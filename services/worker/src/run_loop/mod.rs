@@ -29,16 +29,20 @@ use abaco::{
 use bytes::Bytes;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{
     container::{
-        DockerRunner, EndedBy, LABEL_ACTOR, LABEL_EXECUTION, LABEL_NAMESPACE, LABEL_WORKER,
-        RunError, RunOutcome, RunSpec,
+        DockerRunner, EndedBy, LABEL_ACTOR, LABEL_EXECUTION, LABEL_INSTANCE, LABEL_NAMESPACE,
+        LABEL_WORKER, RunError, RunOutcome, RunSpec,
     },
     handle::WorkerHandle,
 };
 
 pub use env::{BINARY, RunContext, build as build_env};
+
+/// How often a copy whose execution a live worker runs looks again.
+const OWNER_POLL: Duration = Duration::from_millis(500);
 
 /// Pause after a store failure before the next delivery, so a sick store is not hammered.
 const BACKOFF: Duration = Duration::from_secs(1);
@@ -49,6 +53,8 @@ pub struct WorkerSettings {
     /// The platform's namespace, put on every container so that health checks of one platform
     /// never touch another's containers on a shared engine.
     pub namespace: String,
+    /// The platform installation's id (see `Records::instance_id`), also put on every container.
+    pub instance: String,
     /// Base URL of the API, handed to runs as `_abaco_api_server`.
     pub api_server: String,
     /// How long logs and results are kept when the actor sets no `log_ex`.
@@ -69,6 +75,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             namespace: "abaco".into(),
+            instance: String::new(),
             api_server: "http://127.0.0.1:8000".into(),
             default_log_ttl: Duration::from_secs(24 * 60 * 60),
             log_cap: 1024 * 1024,
@@ -207,6 +214,25 @@ async fn process(ctx: &WorkerContext, delivery: Delivery) -> Result<Flow, Worker
     let mut message = message;
     message.actor_id = ctx.actor_id().to_string();
 
+    // A child of the span that accepted the message, when it carries one.
+    let span = tracing::info_span!(
+        "execution",
+        actor = %message.actor_id,
+        execution = %message.execution_id,
+        worker = ctx.worker_id(),
+        redelivered = delivery.redelivered,
+    );
+    abaco::trace_context::set_parent_from_map(&span, &message.trace_context);
+    execute(ctx, delivery, message).instrument(span).await
+}
+
+/// One decoded message, inside its `execution` span: load the actor -> claim -> run -> record
+/// -> ack.
+async fn execute(
+    ctx: &WorkerContext,
+    delivery: Delivery,
+    message: pb::MailboxMessage,
+) -> Result<Flow, WorkerError> {
     let actor = match ctx.records.actor(ctx.actor_id()).await {
         Ok(actor) => actor,
         Err(AbacoError::NotFound(_)) => {
@@ -228,26 +254,42 @@ async fn process(ctx: &WorkerContext, delivery: Delivery) -> Result<Flow, Worker
         return Ok(Flow::Stop);
     }
 
-    let execution = match records::claim(
-        &ctx.records,
-        &message,
-        ctx.worker_id(),
-        delivery.redelivered,
-    )
-    .await
-    {
-        Ok(records::Claim::Run(execution)) => execution,
-        Ok(records::Claim::Finished) => {
-            tracing::info!(execution = %message.execution_id, "already recorded; acked without running");
-            settle(delivery.ack().await);
-            return Ok(Flow::Continue);
+    let execution = loop {
+        let claimed = records::claim(
+            &ctx.records,
+            &message,
+            ctx.worker_id(),
+            delivery.redelivered,
+        )
+        .await;
+        match claimed {
+            Ok(records::Claim::Run(execution)) => break execution,
+            Ok(records::Claim::Finished) => {
+                tracing::info!(execution = %message.execution_id, "already recorded; acked without running");
+                settle(delivery.ack().await);
+                return Ok(Flow::Continue);
+            }
+            Ok(records::Claim::Duplicate) => {
+                tracing::warn!(execution = %message.execution_id, "duplicate of a running execution; acked");
+                settle(delivery.ack().await);
+                return Ok(Flow::Continue);
+            }
+            Ok(records::Claim::Unaccepted) => {
+                tracing::warn!(execution = %message.execution_id, "message without an execution record was never accepted; dropped");
+                settle(delivery.ack().await);
+                return Ok(Flow::Continue);
+            }
+            Ok(records::Claim::Wait) => {
+                // Its owner is alive and will record the outcome; this copy is acked once it
+                // has, or run if the owner dies first.
+                if ctx.handle.is_stopping() {
+                    settle(delivery.reject(true).await);
+                    return Ok(Flow::Stop);
+                }
+                tokio::time::sleep(OWNER_POLL).await;
+            }
+            Err(error) => return give_back(delivery, error).await,
         }
-        Ok(records::Claim::Duplicate) => {
-            tracing::warn!(execution = %message.execution_id, "duplicate of a running execution; acked");
-            settle(delivery.ack().await);
-            return Ok(Flow::Continue);
-        }
-        Err(error) => return give_back(delivery, error).await,
     };
 
     records::set_worker_status(
@@ -325,6 +367,7 @@ async fn run_spec(ctx: &WorkerContext, actor: &pb::Actor, message: &pb::MailboxM
         env,
         labels: HashMap::from([
             (LABEL_NAMESPACE.to_string(), ctx.settings.namespace.clone()),
+            (LABEL_INSTANCE.to_string(), ctx.settings.instance.clone()),
             (LABEL_ACTOR.to_string(), actor.id.clone()),
             (LABEL_WORKER.to_string(), ctx.worker_id().to_string()),
             (LABEL_EXECUTION.to_string(), message.execution_id.clone()),

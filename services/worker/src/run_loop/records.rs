@@ -24,16 +24,40 @@ pub enum Claim {
     Finished,
     /// Another live worker runs it from another copy of the message: ack this copy.
     Duplicate,
+    /// A live worker still runs it, though the broker handed this copy out again (its
+    /// connection was lost, not the worker): hold this copy and look again later.
+    Wait,
+    /// No record: the message was never accepted (its sender got an error), so it must not run.
+    Unaccepted,
+}
+
+/// A worker whose heartbeat is older than this is taken for dead (health checks use the same
+/// default).
+const OWNER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether the worker `worker_id` of `actor_id` is alive: recorded, not in error, beating.
+async fn is_alive(records: &Records, actor_id: &str, worker_id: &str) -> abaco::Result<bool> {
+    let worker: Option<pb::Worker> = records
+        .get(Table::Workers, &child_key(actor_id, worker_id))
+        .await?;
+    let Some(worker) = worker else {
+        return Ok(false);
+    };
+    let beat = time::parse(&worker.last_health_check_time);
+    let fresh = beat.is_some_and(|at| {
+        chrono::Utc::now() - at
+            < chrono::Duration::from_std(OWNER_TIMEOUT).unwrap_or(chrono::Duration::MAX)
+    });
+    Ok(worker.status() != WorkerStatus::Error && fresh)
 }
 
 /// Moves the execution to RUNNING under `worker_id`, by compare-and-set.
 ///
-/// A RUNNING execution of another worker is taken over only when the broker says this
-/// delivery was handed out before (`redelivered`): the first holder went away without acking,
-/// and is taken for dead. Otherwise the message is a second copy and the owner will settle
-/// its own; acking ours loses nothing (requeueing it would come back marked redelivered and
-/// run the execution twice). A missing record (the accepting side failed between publishing
-/// and recording) is created from the message so the run is still visible.
+/// A RUNNING execution of another worker is taken over only when this delivery was handed
+/// out before (`redelivered`) AND that worker is dead. A redelivery while the owner lives (the
+/// broker lost its connection, not its worker) must wait, or the message would run twice at
+/// once. A copy that was never redelivered is a second copy: the owner settles its own, and
+/// acking ours loses nothing.
 pub async fn claim(
     records: &Records,
     message: &pb::MailboxMessage,
@@ -41,60 +65,59 @@ pub async fn claim(
     redelivered: bool,
 ) -> abaco::Result<Claim> {
     let key = child_key(&message.actor_id, &message.execution_id);
-    for _ in 0..2 {
-        // Set by the last attempt of the compare-and-set loop, the one that counted.
-        let mut verdict = Claim::Finished;
-        let updated = records
-            .update(
-                Table::Executions,
-                &key,
-                |execution: &mut pb::Execution| match execution.status() {
-                    ExecutionStatus::Complete | ExecutionStatus::Error => {
-                        verdict = Claim::Finished;
-                        Ok(false)
-                    }
-                    ExecutionStatus::Running
-                        if execution.worker_id != worker_id && !redelivered =>
-                    {
-                        verdict = Claim::Duplicate;
-                        Ok(false)
-                    }
-                    _ => {
-                        mark_running(execution, worker_id);
-                        verdict = Claim::Run(Box::default());
-                        Ok(true)
-                    }
-                },
-            )
-            .await;
-        match updated {
-            Ok(execution) => {
-                return Ok(match verdict {
-                    Claim::Run(_) => Claim::Run(Box::new(execution)),
-                    other => other,
-                });
-            }
-            Err(AbacoError::NotFound(_)) => {
-                let mut execution = pb::Execution {
-                    id: message.execution_id.clone(),
-                    actor_id: message.actor_id.clone(),
-                    message_received_time: message.received_time.clone(),
-                    ..Default::default()
-                };
-                mark_running(&mut execution, worker_id);
-                match records.insert(Table::Executions, &key, &execution).await {
-                    Ok(()) => return Ok(Claim::Run(Box::new(execution))),
-                    // Recorded meanwhile: claim it the ordinary way.
-                    Err(AbacoError::Conflict(_)) => continue,
-                    Err(error) => return Err(error),
+    let Some(current) = records
+        .get::<pb::Execution>(Table::Executions, &key)
+        .await?
+    else {
+        return Ok(Claim::Unaccepted);
+    };
+    let other_owner = (current.status() == ExecutionStatus::Running
+        && current.worker_id != worker_id)
+        .then(|| current.worker_id.clone());
+    let owner_alive = match &other_owner {
+        Some(owner) if redelivered => is_alive(records, &message.actor_id, owner).await?,
+        _ => false,
+    };
+    // Set by the last attempt of the compare-and-set loop, the one that counted.
+    let mut verdict = Claim::Finished;
+    let updated = records
+        .update(
+            Table::Executions,
+            &key,
+            |execution: &mut pb::Execution| match execution.status() {
+                ExecutionStatus::Complete | ExecutionStatus::Error => {
+                    verdict = Claim::Finished;
+                    Ok(false)
                 }
-            }
-            Err(error) => return Err(error),
-        }
+                ExecutionStatus::Running if execution.worker_id != worker_id && !redelivered => {
+                    verdict = Claim::Duplicate;
+                    Ok(false)
+                }
+                ExecutionStatus::Running
+                    if execution.worker_id != worker_id
+                        && (owner_alive
+                            || other_owner.as_deref() != Some(&execution.worker_id)) =>
+                {
+                    // Alive, or a new owner since we looked: decide again later.
+                    verdict = Claim::Wait;
+                    Ok(false)
+                }
+                _ => {
+                    mark_running(execution, worker_id);
+                    verdict = Claim::Run(Box::default());
+                    Ok(true)
+                }
+            },
+        )
+        .await;
+    match updated {
+        Ok(execution) => Ok(match verdict {
+            Claim::Run(_) => Claim::Run(Box::new(execution)),
+            other => other,
+        }),
+        Err(AbacoError::NotFound(_)) => Ok(Claim::Unaccepted),
+        Err(error) => Err(error),
     }
-    Err(AbacoError::Conflict(format!(
-        "execution {key} could not be claimed"
-    )))
 }
 
 fn mark_running(execution: &mut pb::Execution, worker_id: &str) {
