@@ -1,0 +1,209 @@
+//! `abaco-bench`: measures the platform against the raw cost of the parts it is built on
+//! (Redis, RabbitMQ, the embedded redb backends, Docker), in one run on one machine, and
+//! prints a table of figures, platform/baseline ratios and target verdicts.
+//!
+//! It starts the platform itself from the release binary, on free loopback ports with a
+//! unique namespace, and removes its processes, containers and records when done.
+
+// Printing the table of figures is this binary's job.
+#![allow(clippy::print_stdout)]
+
+mod api;
+mod baseline;
+mod cold;
+mod exec;
+mod ingest;
+mod load;
+mod memory;
+mod platform;
+mod report;
+mod stats;
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use platform::{Environment, Topology};
+use report::Row;
+
+/// Benchmarks abaco against raw Redis/RabbitMQ/Docker baselines.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    options: Options,
+}
+
+/// What to measure.
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+enum Command {
+    /// Messages/s and latency of accepting messages (REST, gRPC), closed and open loop.
+    Ingest,
+    /// Message accepted to COMPLETE, and executions/s with N workers.
+    Exec,
+    /// Registration to READY; first message to a worker-less actor to RUNNING.
+    Cold,
+    /// Resident memory of an idle worker and of `abaco up` with many actors.
+    Memory,
+    /// Everything above.
+    All,
+}
+
+/// Sizes, rates and places; the defaults make `all` finish in a few minutes.
+#[derive(Debug, Clone, Args)]
+struct Options {
+    /// The `abaco` binary (default: target/release/abaco of this workspace).
+    #[arg(long, global = true, env = "ABACO_BIN")]
+    abaco_bin: Option<PathBuf>,
+    /// Redis for the distributed platform and the raw baseline.
+    #[arg(long, global = true, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// RabbitMQ for the distributed platform and the raw baseline.
+    #[arg(
+        long,
+        global = true,
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    amqp_url: String,
+    /// Topologies to measure (ingest, exec, cold); memory always measures its own pair.
+    #[arg(long, global = true, value_delimiter = ',', default_values = ["distributed", "embedded"])]
+    topology: Vec<Topology>,
+    /// Messages per measured ingest series.
+    #[arg(long, global = true, default_value_t = 5000)]
+    messages: usize,
+    /// Requests in flight during closed-loop ingest.
+    #[arg(long, global = true, default_value_t = 32)]
+    concurrency: usize,
+    /// Size of each ingest message body in bytes.
+    #[arg(long, global = true, default_value_t = 100)]
+    message_bytes: usize,
+    /// Offered rate of the open-loop ingest series, messages/s.
+    #[arg(long, global = true, default_value_t = 1000.0)]
+    rate: f64,
+    /// Duration of the open-loop series, seconds.
+    #[arg(long, global = true, default_value_t = 5.0)]
+    rate_secs: f64,
+    /// Sequential runs for execution latency (each alternated with a raw cycle).
+    #[arg(long, global = true, default_value_t = 20)]
+    exec_runs: usize,
+    /// Workers (and concurrent raw cycles) for execution throughput.
+    #[arg(long, global = true, default_value_t = 2)]
+    workers: usize,
+    /// Messages for execution throughput.
+    #[arg(long, global = true, default_value_t = 20)]
+    exec_messages: usize,
+    /// Repetitions of each cold-start measurement.
+    #[arg(long, global = true, default_value_t = 5)]
+    cold_runs: usize,
+    /// Actors registered for the `abaco up` memory figure.
+    #[arg(long, global = true, default_value_t = 100)]
+    actors: usize,
+    /// Give up after this many seconds in all.
+    #[arg(long, global = true, default_value_t = 900)]
+    timeout_secs: u64,
+}
+
+/// What every measurement needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    env: Environment,
+    messages: usize,
+    concurrency: usize,
+    message_bytes: usize,
+    rate: f64,
+    rate_secs: f64,
+    exec_runs: usize,
+    workers: usize,
+    exec_messages: usize,
+    cold_runs: usize,
+    actors: usize,
+}
+
+impl Options {
+    fn settings(&self) -> Result<Settings> {
+        let binary = self
+            .abaco_bin
+            .clone()
+            .unwrap_or_else(platform::default_binary);
+        if !binary.exists() {
+            bail!(
+                "{} is missing: build it with `cargo build --release -p abaco-cli` or pass --abaco-bin",
+                binary.display()
+            );
+        }
+        Ok(Settings {
+            env: Environment {
+                binary,
+                redis_url: self.redis_url.clone(),
+                amqp_url: self.amqp_url.clone(),
+            },
+            messages: self.messages,
+            concurrency: self.concurrency,
+            message_bytes: self.message_bytes,
+            rate: self.rate,
+            rate_secs: self.rate_secs,
+            exec_runs: self.exec_runs,
+            workers: self.workers.max(1),
+            exec_messages: self.exec_messages,
+            cold_runs: self.cold_runs,
+            actors: self.actors,
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let settings = cli.options.settings()?;
+    let limit = Duration::from_secs(cli.options.timeout_secs);
+    let work = measure(cli.command, &settings, &cli.options.topology);
+    // Dropping the measurement (timeout, Ctrl-C) drops its platforms, which cleans them up.
+    let rows = tokio::select! {
+        rows = tokio::time::timeout(limit, work) => match rows {
+            Ok(rows) => rows,
+            Err(_) => bail!("gave up after {limit:?}"),
+        },
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+    };
+    println!("{}", report::render(&rows));
+    Ok(())
+}
+
+/// Runs the chosen measurements; a failed one becomes a row saying so, and the rest go on.
+async fn measure(command: Command, settings: &Settings, topologies: &[Topology]) -> Vec<Row> {
+    let wants = |c: Command| command == c || command == Command::All;
+    let mut rows = Vec::new();
+    let mut record = |name: String, result: Result<Vec<Row>>| match result {
+        Ok(found) => {
+            // Progress for whoever watches a long run; the table comes at the end.
+            eprintln!("{}", report::render(&found));
+            rows.extend(found);
+        }
+        Err(error) => {
+            eprintln!("{name} failed: {error:#}");
+            rows.push(Row::figure(name, format!("FAILED: {error:#}")));
+        }
+    };
+    for topology in topologies {
+        if wants(Command::Ingest) {
+            let result = ingest::run(settings, *topology).await;
+            record(format!("ingest {}", topology.name()), result);
+        }
+        if wants(Command::Exec) {
+            let result = exec::run(settings, *topology).await;
+            record(format!("exec {}", topology.name()), result);
+        }
+        if wants(Command::Cold) {
+            let result = cold::run(settings, *topology).await;
+            record(format!("cold {}", topology.name()), result);
+        }
+    }
+    if wants(Command::Memory) {
+        let result = memory::run(settings).await;
+        record("memory".to_string(), result);
+    }
+    rows
+}
