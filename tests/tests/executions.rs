@@ -18,6 +18,7 @@ on_both_backends!(
     results_binary_input_and_exit_codes,
     force_quit_ends_a_running_execution,
     a_missing_image_turns_the_actor_error_and_keeps_messages,
+    a_synchronous_message_answers_with_what_the_run_produced,
 );
 
 async fn a_hundred_messages_on_two_workers_run_once_each(platform: Platform) {
@@ -351,4 +352,56 @@ async fn a_crash_of_abaco_up_mid_run_reruns_the_message_and_removes_the_orphan()
         },
     )
     .await;
+}
+
+async fn a_synchronous_message_answers_with_what_the_run_produced(platform: Platform) {
+    let api = &platform.api;
+    let echo = register(api, json!({"image": "abaco/sample-echo"})).await;
+    let answer = api
+        .raw(
+            Method::POST,
+            &format!("/actors/{echo}/messages?_abaco_synchronous=true"),
+            "text/plain",
+            b"right now".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        answer.text.contains("MSG=right now"),
+        "the run's logs: {}",
+        answer.text
+    );
+    assert!(
+        !answer.text.contains("_abaco_synchronous"),
+        "{}",
+        answer.text
+    );
+
+    let writer = register(api, json!({"image": "abaco/sample-result"})).await;
+    let answer = api
+        .raw(
+            Method::POST,
+            &format!("/actors/{writer}/messages?_abaco_synchronous=true"),
+            "text/plain",
+            b"forty-two".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        answer.text.contains("forty-two"),
+        "the run's result: {}",
+        answer.text
+    );
+
+    api.raw(
+        Method::POST,
+        &format!("/actors/{echo}/messages?_abaco_synchronous=maybe"),
+        "text/plain",
+        b"x".to_vec(),
+    )
+    .await
+    .unwrap()
+    .error(400, "_abaco_synchronous");
 }

@@ -3,12 +3,15 @@
 use std::collections::HashMap;
 
 use abaco::pb;
+use std::time::Duration;
+
 use axum::{
     Form,
     extract::{FromRequest, Path, Query, Request, State, rejection::PathRejection},
+    response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use http::header;
+use http::{StatusCode, header};
 
 use super::view;
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
@@ -57,9 +60,10 @@ pub(super) async fn send(
     caller: Caller,
     path: ActorPath,
     request: Request,
-) -> Result<Reply, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(actor_id) = path?;
     let environment = environment(&request)?;
+    let synchronous = is_synchronous(&request)?;
     let (body, content_type) = message(request, &gw).await?;
     let sent = gw
         .messages()
@@ -71,10 +75,88 @@ pub(super) async fn send(
         })?)
         .await?
         .into_inner();
-    Ok(Reply::ok(
-        "The request was successful",
-        view(&gw, &caller).sent(&sent),
-    ))
+    if synchronous {
+        return synchronous_answer(&gw, &caller, &sent).await;
+    }
+    Ok(Reply::ok("The request was successful", view(&gw, &caller).sent(&sent)).into_response())
+}
+
+/// How long a synchronous message waits for its run: within the gateway's request timeout.
+const SYNC_WAIT: Duration = Duration::from_secs(25);
+
+/// How often a synchronous message looks at its execution.
+const SYNC_POLL: Duration = Duration::from_millis(50);
+
+/// Whether `_abaco_synchronous=true` asks to wait for the run.
+fn is_synchronous(request: &Request) -> Result<bool, ApiError> {
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(request.uri())?;
+    match pairs.iter().find(|(name, _)| name == "_abaco_synchronous") {
+        None => Ok(false),
+        Some((_, value)) => match value.to_ascii_lowercase().as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(ApiError::bad_request(
+                "_abaco_synchronous must be true or false",
+            )),
+        },
+    }
+}
+
+/// Waits (bounded, unlike the original) for the run of a synchronous message, then answers
+/// what it produced: its results' bytes if it wrote any, else its logs as text.
+async fn synchronous_answer(
+    gw: &Gateway,
+    caller: &Caller,
+    sent: &pb::SendMessageResponse,
+) -> Result<Response, ApiError> {
+    let which = || pb::GetExecutionRequest {
+        actor_id: sent.actor_id.clone(),
+        execution_id: sent.execution_id.clone(),
+    };
+    let deadline = tokio::time::Instant::now() + SYNC_WAIT;
+    loop {
+        let execution = gw
+            .registration()
+            .get_execution(caller.request(which())?)
+            .await?
+            .into_inner();
+        if abaco::status::execution_is_final(execution.status()) {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "execution {} did not finish within {} s; it goes on, see /actors/{}/executions/{}",
+                    sent.execution_id,
+                    SYNC_WAIT.as_secs(),
+                    sent.actor_id,
+                    sent.execution_id
+                ),
+            ));
+        }
+        tokio::time::sleep(SYNC_POLL).await;
+    }
+    let results = gw
+        .messages()
+        .get_results(caller.request(which())?)
+        .await?
+        .into_inner()
+        .results;
+    if !results.is_empty() {
+        return Ok((
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            results,
+        )
+            .into_response());
+    }
+    let logs = gw
+        .registration()
+        .get_execution_logs(caller.request(which())?)
+        .await?
+        .into_inner()
+        .logs;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], logs).into_response())
 }
 
 /// The query parameters as the run's environment, without the reserved ones.
@@ -85,7 +167,7 @@ fn environment(request: &Request) -> Result<HashMap<String, String>, ApiError> {
         if RESERVED_PARAMETERS.contains(&name.as_str()) {
             continue;
         }
-        if !is_env_name(&name) {
+        if !abaco::names::is_env_name(&name) {
             return Err(ApiError::bad_request(format!(
                 "query parameter \"{name}\" is not a valid environment variable name"
             )));
@@ -97,15 +179,6 @@ fn environment(request: &Request) -> Result<HashMap<String, String>, ApiError> {
         }
     }
     Ok(environment)
-}
-
-/// `[A-Za-z_][A-Za-z0-9_]*`, what a shell and Docker accept as a variable name.
-fn is_env_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The message and the content type the container is told, by the request's Content-Type.
@@ -155,12 +228,6 @@ async fn message(request: Request, gw: &Gateway) -> Result<(Bytes, &'static str)
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn environment_names() {
-        assert!(is_env_name("_a1") && is_env_name("FOO_BAR") && is_env_name("x"));
-        assert!(!is_env_name("") && !is_env_name("1a") && !is_env_name("a-b"));
-    }
 
     #[test]
     fn reserved_parameters_are_dropped_and_bad_names_refused() {
