@@ -5,8 +5,12 @@ use std::{convert::Infallible, future::Future};
 
 use crate::pb;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{body::Body, server::NamedService, service::RoutesBuilder, transport::Server};
+use tonic::{
+    body::Body,
+    server::NamedService,
+    service::RoutesBuilder,
+    transport::{Server, server::TcpIncoming},
+};
 use tonic_health::ServingStatus;
 
 /// Why a gRPC endpoint stopped serving.
@@ -78,7 +82,11 @@ impl GrpcEndpoint {
                     .make_span_with(crate::trace_context::grpc_server_span),
             )
             .add_routes(self.routes.routes())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            // Small gRPC frames must not wait for Nagle's algorithm.
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )
             .await?;
         Ok(())
     }
