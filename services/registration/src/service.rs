@@ -215,6 +215,12 @@ impl RegistrationService {
             }
             pb::ExecutionStatus::Running => {
                 if !self.fleet.force_quit(&execution).await? {
+                    // Finished meanwhile, or its worker is gone (then the run comes back to
+                    // another worker, which a later force-quit reaches).
+                    let current = self.execution(request, caller).await?;
+                    if abaco::status::execution_is_final(current.status()) {
+                        return Ok(current);
+                    }
                     return Err(AbacoError::Conflict(format!(
                         "execution {} is not running on a live worker",
                         execution.id

@@ -292,6 +292,8 @@ async fn execute(
         }
     };
 
+    // From the moment the record says RUNNING, a force-quit must find this run.
+    let cancel = ctx.handle.begin(&execution.id);
     records::set_worker_status(
         &ctx.records,
         ctx.handle.snapshot(),
@@ -300,7 +302,6 @@ async fn execute(
     )
     .await;
     let spec = run_spec(ctx, &actor, &message).await;
-    let cancel = ctx.handle.begin(&execution.id);
     let outcome = ctx.runner.run(spec, cancel).await;
     ctx.handle.end();
 
