@@ -219,7 +219,8 @@ impl Platform {
                 .service_addrs
                 .iter()
                 .all(|addr| std::net::TcpStream::connect(addr).is_ok());
-            if grpc_up && self.api.get("/actors").await.is_ok() {
+            // Ready means a spawner is announced too: a test's first request may need a worker.
+            if grpc_up && self.api.get("/actors").await.is_ok() && self.has_spawner().await {
                 return;
             }
             assert!(
@@ -227,6 +228,14 @@ impl Platform {
                 "the platform did not come up in 30 s"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether the platform lists at least one live spawner (asked as the admin `root`).
+    async fn has_spawner(&self) -> bool {
+        match self.api.get_as("/actors/utilization", "root").await {
+            Ok(answer) => answer.result()["spawners"].as_u64().unwrap_or(0) > 0,
+            Err(_) => false,
         }
     }
 

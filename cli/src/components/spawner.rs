@@ -53,7 +53,6 @@ pub fn spawner_info(settings: &Settings, port: u16) -> pb::SpawnerInfo {
 /// Runs the spawner until `stop`.
 pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
     require_distributed(settings)?;
-    let grpc = bind(settings.grpc_addr, "the spawner").await?;
     let backends = Backends::open(settings).await?;
     // Workers need Docker; finding out now beats every worker failing later.
     backends::docker().await?;
@@ -63,14 +62,17 @@ pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Re
         binary,
         worker_env(settings),
     ));
+    let grpc = bind(settings.grpc_addr, "the spawner").await?;
     let info = spawner_info(settings, grpc.local_addr()?.port());
-    let registration = Registration::new(
+    let mut registration = Registration::new(
         backends.records.clone(),
         info.id.clone(),
         info.host_id.clone(),
         info.addr.clone(),
         info.capacity,
     );
+    // Announced before it serves, so that whoever sees the port open can place workers here.
+    registration.beat(0).await?;
     let counted = launcher.clone();
     tokio::spawn(registration.keep_alive(
         move || abaco_spawner::Launcher::running(counted.as_ref()),

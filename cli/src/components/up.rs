@@ -34,13 +34,15 @@ pub async fn up(settings: Settings, stop: CancellationToken) -> anyhow::Result<(
         workers_stop.clone(),
     ));
     let info = spawner_info(&settings, grpc.local_addr()?.port());
-    let registration = Registration::new(
+    let mut registration = Registration::new(
         backends.records.clone(),
         info.id.clone(),
         info.host_id.clone(),
         info.addr.clone(),
         info.capacity,
     );
+    // Announced before anything serves, so the first actor registered can get a worker.
+    registration.beat(0).await?;
     let counted = launcher.clone();
     let heartbeat = tokio::spawn(registration.keep_alive(
         move || abaco_spawner::Launcher::running(counted.as_ref()),
