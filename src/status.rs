@@ -37,6 +37,15 @@ pub fn worker(status: WorkerStatus) -> &'static str {
     }
 }
 
+/// Whether a worker in this status counts toward its actor's workers (it is not on its way
+/// out, nor failed).
+pub fn worker_counts(status: WorkerStatus) -> bool {
+    !matches!(
+        status,
+        WorkerStatus::ShutdownRequested | WorkerStatus::ShuttingDown | WorkerStatus::Error
+    )
+}
+
 /// Whether an execution in this status will not change any more.
 pub fn execution_is_final(status: ExecutionStatus) -> bool {
     matches!(status, ExecutionStatus::Complete | ExecutionStatus::Error)

@@ -19,6 +19,16 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Whether the record time `stamp` lies more than `age` in the past. An empty or unreadable
+/// stamp counts as old: a record that never beat is not alive.
+pub fn older_than(stamp: &str, age: std::time::Duration) -> bool {
+    let Some(at) = parse(stamp) else {
+        return true;
+    };
+    let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+    Utc::now() - at > age
+}
+
 /// Milliseconds since the Unix epoch, for expiry bookkeeping.
 pub fn now_millis() -> u64 {
     u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0)
@@ -35,5 +45,16 @@ mod tests {
         assert_eq!(back.as_deref(), Some(text.as_str()));
         assert!(text.ends_with('Z'));
         assert_eq!(parse("yesterday"), None);
+    }
+
+    #[test]
+    fn age_of_a_stamp() {
+        let hour = std::time::Duration::from_secs(3600);
+        assert!(!older_than(&now(), hour));
+        assert!(older_than(
+            &format(Utc::now() - chrono::Duration::hours(2)),
+            hour
+        ));
+        assert!(older_than("", hour), "a stamp never written counts as old");
     }
 }

@@ -17,7 +17,7 @@ mod stuck;
 
 use std::{sync::Arc, time::Duration};
 
-use abaco::{Result, fleet::Fleet, mailbox::Mailboxes, records::Records, time};
+use abaco::{Result, fleet::Fleet, mailbox::Mailboxes, records::Records};
 use abaco_worker::container::DockerRunner;
 use tokio_util::sync::CancellationToken;
 
@@ -81,15 +81,6 @@ pub struct HealthChecker {
     namespace: String,
     instance: String,
     settings: HealthSettings,
-}
-
-/// Whether the record time `stamp` is older than `age` (an unreadable stamp counts as old).
-pub(crate) fn older_than(stamp: &str, age: Duration) -> bool {
-    let Some(at) = time::parse(stamp) else {
-        return true;
-    };
-    let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
-    chrono::Utc::now() - at > age
 }
 
 impl HealthChecker {

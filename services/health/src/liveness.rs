@@ -1,8 +1,8 @@
 //! Dead workers and spawners: a heartbeat that stopped.
 
-use abaco::{Result, pb, records::child_key, store::Table};
+use abaco::{Result, pb, records::child_key, store::Table, time};
 
-use crate::{HealthChecker, Report, older_than};
+use crate::{HealthChecker, Report};
 
 /// Whether a worker is still on its way up.
 fn is_starting(worker: &pb::Worker) -> bool {
@@ -20,7 +20,7 @@ impl HealthChecker {
         let spawners: Vec<pb::SpawnerInfo> = self.records.list(Table::Spawners, "").await?;
         let mut removed = 0;
         for spawner in spawners {
-            if older_than(&spawner.heartbeat_time, self.settings.spawner_timeout) {
+            if time::older_than(&spawner.heartbeat_time, self.settings.spawner_timeout) {
                 tracing::warn!(spawner = %spawner.id, "spawner stopped beating; removing it");
                 self.records.delete(Table::Spawners, &spawner.id).await?;
                 removed += 1;
@@ -41,7 +41,8 @@ impl HealthChecker {
                     (&worker.last_health_check_time, self.settings.worker_timeout)
                 };
             // An ERROR worker is kept on record for users to see why; it runs nothing.
-            let dead = worker.status() != pb::WorkerStatus::Error && older_than(stamp, timeout);
+            let dead =
+                worker.status() != pb::WorkerStatus::Error && time::older_than(stamp, timeout);
             if dead {
                 tracing::warn!(worker = %worker.id, actor = %worker.actor_id, status = ?worker.status(), "worker stopped beating; removing it");
                 self.records

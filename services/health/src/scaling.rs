@@ -2,20 +2,15 @@
 //! `maxWorkers`, several in one pass when the backlog calls for it; fewer once workers have
 //! been idle for the idle timeout, down to `minWorkers` (zero included).
 
-use abaco::{Result, pb, store::Table};
+use abaco::{Result, pb, store::Table, time};
 
-use crate::{HealthChecker, Report, older_than};
+use crate::{HealthChecker, Report};
 
 /// Whether a worker counts toward its actor's workers.
 fn counts(worker: &pb::Worker, actor: &pb::Actor) -> bool {
     worker.actor_id == actor.id
         && worker.revision == actor.revision
-        && !matches!(
-            worker.status(),
-            pb::WorkerStatus::Error
-                | pb::WorkerStatus::ShutdownRequested
-                | pb::WorkerStatus::ShuttingDown
-        )
+        && abaco::status::worker_counts(worker.status())
 }
 
 impl HealthChecker {
@@ -78,7 +73,7 @@ impl HealthChecker {
                 &w.last_execution_time
             };
             w.status() == pb::WorkerStatus::Ready
-                && older_than(last_busy, self.settings.idle_timeout)
+                && time::older_than(last_busy, self.settings.idle_timeout)
         });
         let mut stopped = 0;
         for worker in idle.take(usize::try_from(surplus).unwrap_or(usize::MAX)) {

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use abaco::{Result, pb, records::child_key, store::Table, time};
 
-use crate::{HealthChecker, older_than};
+use crate::HealthChecker;
 
 impl HealthChecker {
     pub(crate) async fn end_stuck_executions(&self, live_workers: &[pb::Worker]) -> Result<usize> {
@@ -30,7 +30,7 @@ impl HealthChecker {
                 }
                 _ => continue,
             };
-            if !older_than(&execution.message_received_time, self.settings.stuck_after) {
+            if !time::older_than(&execution.message_received_time, self.settings.stuck_after) {
                 continue;
             }
             // A message still waiting (or about to be claimed) will settle the record itself.

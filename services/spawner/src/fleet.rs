@@ -69,12 +69,7 @@ impl Staffed {
 
 /// Whether a worker counts toward its actor's workers (it is not on its way out).
 fn is_live(worker: &pb::Worker) -> bool {
-    !matches!(
-        worker.status(),
-        pb::WorkerStatus::ShutdownRequested
-            | pb::WorkerStatus::ShuttingDown
-            | pb::WorkerStatus::Error
-    )
+    abaco::status::worker_counts(worker.status())
 }
 
 impl SpawnerFleet {

@@ -74,10 +74,8 @@ impl Registration {
 /// Spawners whose heartbeat is younger than [`HEARTBEAT_TIMEOUT`].
 pub async fn live_spawners(records: &Records) -> Result<Vec<pb::SpawnerInfo>> {
     let spawners: Vec<pb::SpawnerInfo> = records.list(Table::Spawners, "").await?;
-    let now = chrono::Utc::now();
-    let timeout = chrono::Duration::from_std(HEARTBEAT_TIMEOUT).unwrap_or(chrono::Duration::MAX);
     Ok(spawners
         .into_iter()
-        .filter(|s| time::parse(&s.heartbeat_time).is_some_and(|at| now - at < timeout))
+        .filter(|s| !time::older_than(&s.heartbeat_time, HEARTBEAT_TIMEOUT))
         .collect())
 }

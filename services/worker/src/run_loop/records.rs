@@ -43,11 +43,7 @@ async fn is_alive(records: &Records, actor_id: &str, worker_id: &str) -> abaco::
     let Some(worker) = worker else {
         return Ok(false);
     };
-    let beat = time::parse(&worker.last_health_check_time);
-    let fresh = beat.is_some_and(|at| {
-        chrono::Utc::now() - at
-            < chrono::Duration::from_std(OWNER_TIMEOUT).unwrap_or(chrono::Duration::MAX)
-    });
+    let fresh = !time::older_than(&worker.last_health_check_time, OWNER_TIMEOUT);
     Ok(worker.status() != WorkerStatus::Error && fresh)
 }
 
