@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use abaco::{grpc_server::GrpcEndpoint, ids, pb, settings::Settings};
-use abaco_spawner::{ProcessLauncher, Registration, SpawnerService};
+use abaco_spawner::{Launcher, ProcessLauncher, Registration, SpawnerService};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
@@ -50,6 +50,28 @@ pub fn spawner_info(settings: &Settings, port: u16) -> pb::SpawnerInfo {
     }
 }
 
+/// Writes the spawner's entry, then keeps its heartbeat (with `launcher`'s count of running
+/// workers) until `stop`. The first write happens before this returns, so a spawner is
+/// announced before it serves and whoever sees its port open can place workers on it.
+pub async fn announce(
+    backends: &Backends,
+    info: &pb::SpawnerInfo,
+    launcher: Arc<dyn Launcher>,
+    stop: &CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let mut registration = Registration::new(
+        backends.records.clone(),
+        info.id.clone(),
+        info.host_id.clone(),
+        info.addr.clone(),
+        info.capacity,
+    );
+    registration.beat(launcher.running()).await?;
+    Ok(tokio::spawn(
+        registration.keep_alive(move || launcher.running(), stop.clone()),
+    ))
+}
+
 /// Runs the spawner until `stop`.
 pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
     require_distributed(settings)?;
@@ -64,20 +86,7 @@ pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Re
     ));
     let grpc = bind(settings.grpc_addr, "the spawner").await?;
     let info = spawner_info(settings, grpc.local_addr()?.port());
-    let mut registration = Registration::new(
-        backends.records.clone(),
-        info.id.clone(),
-        info.host_id.clone(),
-        info.addr.clone(),
-        info.capacity,
-    );
-    // Announced before it serves, so that whoever sees the port open can place workers here.
-    registration.beat(0).await?;
-    let counted = launcher.clone();
-    tokio::spawn(registration.keep_alive(
-        move || abaco_spawner::Launcher::running(counted.as_ref()),
-        stop.clone(),
-    ));
+    announce(&backends, &info, launcher.clone(), &stop).await?;
     let mut endpoint = GrpcEndpoint::default();
     endpoint
         .add(SpawnerService::new(backends.records.clone(), launcher, info.clone()).into_server());

@@ -8,11 +8,14 @@ use abaco::{
     settings::{Backend, Settings},
     store::Table,
 };
-use abaco_spawner::{Registration, SpawnerService, TaskLauncher};
+use abaco_spawner::{SpawnerService, TaskLauncher};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use super::{bind, spawner::spawner_info};
+use super::{
+    bind,
+    spawner::{announce, spawner_info},
+};
 use crate::backends::{self, Backends};
 
 /// How long workers get to finish their runs when the process is asked to stop.
@@ -34,20 +37,7 @@ pub async fn up(settings: Settings, stop: CancellationToken) -> anyhow::Result<(
         workers_stop.clone(),
     ));
     let info = spawner_info(&settings, grpc.local_addr()?.port());
-    let mut registration = Registration::new(
-        backends.records.clone(),
-        info.id.clone(),
-        info.host_id.clone(),
-        info.addr.clone(),
-        info.capacity,
-    );
-    // Announced before anything serves, so the first actor registered can get a worker.
-    registration.beat(0).await?;
-    let counted = launcher.clone();
-    let heartbeat = tokio::spawn(registration.keep_alive(
-        move || abaco_spawner::Launcher::running(counted.as_ref()),
-        stop.clone(),
-    ));
+    let heartbeat = announce(&backends, &info, launcher.clone(), &stop).await?;
 
     let mut endpoint = GrpcEndpoint::default();
     endpoint
