@@ -12,6 +12,7 @@ use http::{StatusCode, header};
 use crate::{Gateway, error::ApiError, identity::Caller, views::View};
 
 mod actors;
+mod admin;
 mod executions;
 mod messages;
 mod workers;
@@ -29,7 +30,7 @@ fn actor_routes() -> Router<Gateway> {
     // whatever the order here.
     Router::new()
         .route("/actors", get(actors::list).post(actors::create))
-        .route("/actors/utilization", get(workers::utilization))
+        .route("/actors/utilization", get(admin::utilization))
         .route("/actors/aliases", not_yet("aliases").post(later("aliases")))
         .route(
             "/actors/aliases/{alias}",
@@ -45,9 +46,9 @@ fn actor_routes() -> Router<Gateway> {
                 .delete(later("configs")),
         )
         .route("/actors/search/{kind}", not_yet("search"))
-        .route("/actors/admin", get(workers::all_actors))
-        .route("/actors/admin/workers", get(workers::all_workers))
-        .route("/actors/admin/executions", get(workers::all_executions))
+        .route("/actors/admin", get(admin::all_actors))
+        .route("/actors/admin/workers", get(admin::all_workers))
+        .route("/actors/admin/executions", get(admin::all_executions))
         .route(
             "/actors/{actor_id}",
             get(actors::get).put(actors::update).delete(actors::delete),
