@@ -62,9 +62,26 @@ impl Command {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    runtime_for(&cli.command)?.block_on(run(cli))
+}
+
+/// A worker serves one container at a time, and a host runs many of them: one thread keeps
+/// each worker small. The services share the machine's cores.
+fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match command {
+        Command::Worker { .. } => {
+            let mut builder = tokio::runtime::Builder::new_current_thread();
+            builder.max_blocking_threads(2);
+            builder
+        }
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = config::load(&cli.overrides)?;
     // Held to the end of `main`: dropping it flushes the last spans.
     let _telemetry = telemetry::init(&settings, cli.command.component())?;
