@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use abaco::mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes};
+use abaco_store::GroupCommit;
 use async_trait::async_trait;
 use bytes::Bytes;
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use tokio::sync::Notify;
 
 /// Message bodies by (actor id, sequence).
@@ -33,7 +34,11 @@ pub struct FileMailboxes {
 
 #[derive(Debug)]
 struct Inner {
-    db: Database,
+    /// Keeps the file open: the writer holds it only weakly, so dropping the mailboxes
+    /// closes the file.
+    _db: Arc<Database>,
+    /// Every write goes through here, so concurrent publishes share durable commits.
+    writer: GroupCommit,
     /// Sequences are global rather than per actor: one counter, monotonic across restarts.
     next_seq: AtomicU64,
     next_consumer: AtomicU64,
@@ -130,8 +135,11 @@ impl Inner {
         }
         // Commit so the tables exist for later read transactions.
         txn.commit().map_err(|e| backend("open", e))?;
+        let db = Arc::new(db);
+        let writer = GroupCommit::start(&db, "mailbox").map_err(|e| backend("open", e))?;
         Ok(Self {
-            db,
+            _db: db,
+            writer,
             next_seq: AtomicU64::new(max_seq + 1),
             next_consumer: AtomicU64::new(1),
             boxes: Mutex::new(boxes),
@@ -150,61 +158,48 @@ impl Inner {
         self.boxes().get(actor_id).cloned()
     }
 
-    /// Removes the given messages (and their flags) in one durable commit.
-    fn remove_rows(&self, actor_id: &str, seqs: &[u64]) -> Result<(), MailboxError> {
-        let txn = self.db.begin_write().map_err(|e| backend("remove", e))?;
-        {
-            let mut messages = txn.open_table(MESSAGES).map_err(|e| backend("remove", e))?;
-            let mut delivered = txn
-                .open_table(DELIVERED)
-                .map_err(|e| backend("remove", e))?;
-            for &seq in seqs {
-                messages
-                    .remove((actor_id, seq))
-                    .map_err(|e| backend("remove", e))?;
-                delivered
-                    .remove((actor_id, seq))
-                    .map_err(|e| backend("remove", e))?;
-            }
-        }
-        txn.commit().map_err(|e| backend("remove", e))
-    }
-
-    /// Reads a message being handed out and flags it as handed out. `None` if it is gone
-    /// (deleted or purged concurrently).
-    fn hand_out(&self, actor_id: &str, seq: u64) -> Result<Option<Bytes>, MailboxError> {
-        // A durable commit per hand-out: the flag must survive a kill -9 to be worth having,
-        // and a delivery costs a container run, far more than an fsync.
-        let txn = self.db.begin_write().map_err(|e| backend("read", e))?;
-        let body = {
-            let messages = txn.open_table(MESSAGES).map_err(|e| backend("read", e))?;
-            let body = messages
-                .get((actor_id, seq))
-                .map_err(|e| backend("read", e))?
-                .map(|v| Bytes::copy_from_slice(v.value()));
-            if body.is_some() {
-                let mut delivered = txn.open_table(DELIVERED).map_err(|e| backend("read", e))?;
-                delivered
-                    .insert((actor_id, seq), ())
-                    .map_err(|e| backend("read", e))?;
-            }
-            body
-        };
-        if body.is_some() {
-            txn.commit().map_err(|e| backend("read", e))?;
-        } else {
-            txn.abort().map_err(|e| backend("read", e))?;
-        }
-        Ok(body)
+    /// Runs `work` in a shared, durable write transaction.
+    async fn write<T, F>(&self, what: &'static str, work: F) -> Result<T, MailboxError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, redb::Error> + Send + 'static,
+    {
+        self.writer
+            .write(work)
+            .await
+            .map_err(|e| backend(what, e))?
+            .map_err(|e| backend(what, e))
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, MailboxError> + Send + 'static,
-) -> Result<T, MailboxError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| backend("blocking task", e))?
+/// Removes the given messages (and their flags).
+fn remove_rows(txn: &WriteTransaction, actor_id: &str, seqs: &[u64]) -> Result<(), redb::Error> {
+    let mut messages = txn.open_table(MESSAGES)?;
+    let mut delivered = txn.open_table(DELIVERED)?;
+    for &seq in seqs {
+        messages.remove((actor_id, seq))?;
+        delivered.remove((actor_id, seq))?;
+    }
+    Ok(())
+}
+
+/// Reads a message being handed out and flags it as handed out. `None` if it is gone
+/// (deleted or purged concurrently).
+fn hand_out(
+    txn: &WriteTransaction,
+    actor_id: &str,
+    seq: u64,
+) -> Result<Option<Bytes>, redb::Error> {
+    // Written durably: the flag must survive a kill -9 to be worth having, and a delivery
+    // costs a container run, far more than a share of a commit.
+    let body = txn
+        .open_table(MESSAGES)?
+        .get((actor_id, seq))?
+        .map(|v| Bytes::copy_from_slice(v.value()));
+    if body.is_some() {
+        txn.open_table(DELIVERED)?.insert((actor_id, seq), ())?;
+    }
+    Ok(body)
 }
 
 #[async_trait]
@@ -217,21 +212,14 @@ impl Mailboxes for FileMailboxes {
 
     async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError> {
         let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
-        let inner = self.inner.clone();
         let actor = actor_id.to_owned();
-        blocking(move || {
-            let txn = inner.db.begin_write().map_err(|e| backend("publish", e))?;
-            {
-                let mut messages = txn
-                    .open_table(MESSAGES)
-                    .map_err(|e| backend("publish", e))?;
-                messages
-                    .insert((actor.as_str(), seq), message.as_ref())
-                    .map_err(|e| backend("publish", e))?;
-            }
-            txn.commit().map_err(|e| backend("publish", e))
-        })
-        .await?;
+        self.inner
+            .write("publish", move |txn| {
+                txn.open_table(MESSAGES)?
+                    .insert((actor.as_str(), seq), message.as_ref())?;
+                Ok(())
+            })
+            .await?;
         let mb = self.inner.mailbox(actor_id);
         mb.lock().waiting.insert(seq);
         mb.changed.notify_waiters();
@@ -254,10 +242,13 @@ impl Mailboxes for FileMailboxes {
         if seqs.is_empty() {
             return Ok(0);
         }
-        let inner = self.inner.clone();
         let actor = actor_id.to_owned();
         let rows = seqs.clone();
-        if let Err(e) = blocking(move || inner.remove_rows(&actor, &rows)).await {
+        let removed = self
+            .inner
+            .write("purge", move |txn| remove_rows(txn, &actor, &rows))
+            .await;
+        if let Err(e) = removed {
             let mut st = mb.lock();
             if !st.closed {
                 st.waiting.extend(seqs);
@@ -283,26 +274,16 @@ impl Mailboxes for FileMailboxes {
             mb.changed.notify_waiters();
         }
         // Every row of the actor goes, handed-out ones too: their ackers find nothing to ack.
-        let inner = self.inner.clone();
         let actor = actor_id.to_owned();
-        blocking(move || {
-            let txn = inner.db.begin_write().map_err(|e| backend("delete", e))?;
-            {
-                let mut messages = txn.open_table(MESSAGES).map_err(|e| backend("delete", e))?;
-                let mut delivered = txn
-                    .open_table(DELIVERED)
-                    .map_err(|e| backend("delete", e))?;
+        self.inner
+            .write("delete", move |txn| {
                 let range = (actor.as_str(), 0)..=(actor.as_str(), u64::MAX);
-                messages
-                    .retain_in(range.clone(), |_, _| false)
-                    .map_err(|e| backend("delete", e))?;
-                delivered
-                    .retain_in(range, |_, _| false)
-                    .map_err(|e| backend("delete", e))?;
-            }
-            txn.commit().map_err(|e| backend("delete", e))
-        })
-        .await
+                txn.open_table(MESSAGES)?
+                    .retain_in(range.clone(), |_, _| false)?;
+                txn.open_table(DELIVERED)?.retain_in(range, |_, _| false)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn consume(
@@ -384,9 +365,12 @@ impl Consumer for FileConsumer {
                 consumer: self.id,
                 settled: false,
             };
-            let inner = self.inner.clone();
             let actor = self.actor_id.clone();
-            match blocking(move || inner.hand_out(&actor, seq)).await? {
+            let handed = self
+                .inner
+                .write("read", move |txn| hand_out(txn, &actor, seq))
+                .await?;
+            match handed {
                 Some(body) => {
                     return Ok(Some(Delivery {
                         body,
@@ -467,10 +451,12 @@ impl FileAcker {
             release(&mut st, self.consumer);
         }
         self.mailbox.changed.notify_waiters();
-        let inner = self.inner.clone();
         let actor = self.actor_id.clone();
         let seq = self.seq;
-        let removed = blocking(move || inner.remove_rows(&actor, &[seq])).await;
+        let removed = self
+            .inner
+            .write("remove", move |txn| remove_rows(txn, &actor, &[seq]))
+            .await;
         let mut st = self.mailbox.lock();
         match removed {
             Ok(()) => {

@@ -5,6 +5,7 @@
 //! expired entries are absent everywhere, and scans return live entries in key order.
 
 mod clock;
+mod group_commit;
 mod redb_store;
 mod redis_scripts;
 mod redis_store;
@@ -16,6 +17,7 @@ use abaco::{
     store::{Store, StoreError},
 };
 
+pub use group_commit::{CommitError, GroupCommit};
 pub use redb_store::RedbStore;
 pub use redis_store::{DEFAULT_PREFIX, RedisStore};
 

@@ -14,9 +14,12 @@ use std::{
 use abaco::store::{Expect, Store, StoreError, Table, Versioned};
 use async_trait::async_trait;
 use bytes::Bytes;
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
-use crate::clock::{now_millis, ttl_millis};
+use crate::{
+    clock::{now_millis, ttl_millis},
+    group_commit::{CommitError, GroupCommit},
+};
 
 const HEADER_LEN: usize = 16;
 
@@ -68,13 +71,15 @@ impl Row {
 }
 
 /// The embedded, durable store: a single redb file. Every write is committed with immediate
-/// durability, so a write that returned `Ok` survives a crash of the process.
+/// durability, so a write that returned `Ok` survives a crash of the process; concurrent
+/// writes share commits ([`GroupCommit`]).
 ///
 /// redb allows one writer at a time, which is what makes compare-and-set atomic here; it also
 /// locks the file, so only one process can open a given store.
 #[derive(Clone)]
 pub struct RedbStore {
     db: Arc<Database>,
+    writer: GroupCommit,
     path: PathBuf,
 }
 
@@ -102,8 +107,12 @@ impl RedbStore {
             txn.open_table(definition(table)).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
+        let db = Arc::new(db);
+        let writer = GroupCommit::start(&db, "store")
+            .map_err(|e| StoreError::Backend(format!("starting the store writer: {e}")))?;
         Ok(Self {
-            db: Arc::new(db),
+            db,
+            writer,
             path: path.to_path_buf(),
         })
     }
@@ -124,13 +133,18 @@ impl RedbStore {
             .await
             .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
-}
 
-fn begin_write(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
-    let mut txn = db.begin_write().map_err(backend)?;
-    // Immediate is redb's default; stated here because the crash guarantee depends on it.
-    txn.set_durability(Durability::Immediate).map_err(backend)?;
-    Ok(txn)
+    /// Runs `work` in a shared, durable write transaction.
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.writer
+            .write(work)
+            .await
+            .map_err(|e: CommitError| StoreError::Backend(e.to_string()))?
+    }
 }
 
 #[async_trait]
@@ -158,34 +172,29 @@ impl Store for RedbStore {
         ttl: Option<Duration>,
     ) -> Result<u64, StoreError> {
         let key = key.to_owned();
-        self.run(move |db| {
-            let txn = begin_write(db)?;
-            let version = {
-                let mut rows = txn.open_table(definition(table)).map_err(backend)?;
-                let now = now_millis();
-                let current = match rows.get(key.as_str()).map_err(backend)? {
-                    Some(raw) => Some(Row::decode(&key, raw.value())?).filter(|r| r.live(now)),
-                    None => None,
-                };
-                let current_version = current.map(|r| r.version);
-                let holds = match expect {
-                    Expect::Any => true,
-                    Expect::Absent => current_version.is_none(),
-                    Expect::Version(v) => current_version == Some(v),
-                };
-                if !holds {
-                    return Err(StoreError::Conflict);
-                }
-                let version = current_version.map_or(1, |v| v + 1);
-                let expires_at = ttl.map_or(0, |t| now.saturating_add(ttl_millis(t)));
-                rows.insert(
-                    key.as_str(),
-                    Row::encode(version, expires_at, &value).as_slice(),
-                )
-                .map_err(backend)?;
-                version
+        self.write(move |txn| {
+            let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+            let now = now_millis();
+            let current = match rows.get(key.as_str()).map_err(backend)? {
+                Some(raw) => Some(Row::decode(&key, raw.value())?).filter(|r| r.live(now)),
+                None => None,
             };
-            txn.commit().map_err(backend)?;
+            let current_version = current.map(|r| r.version);
+            let holds = match expect {
+                Expect::Any => true,
+                Expect::Absent => current_version.is_none(),
+                Expect::Version(v) => current_version == Some(v),
+            };
+            if !holds {
+                return Err(StoreError::Conflict);
+            }
+            let version = current_version.map_or(1, |v| v + 1);
+            let expires_at = ttl.map_or(0, |t| now.saturating_add(ttl_millis(t)));
+            rows.insert(
+                key.as_str(),
+                Row::encode(version, expires_at, &value).as_slice(),
+            )
+            .map_err(backend)?;
             Ok(version)
         })
         .await
@@ -193,25 +202,11 @@ impl Store for RedbStore {
 
     async fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError> {
         let key = key.to_owned();
-        self.run(move |db| {
-            let txn = begin_write(db)?;
-            let existed = {
-                let mut rows = txn.open_table(definition(table)).map_err(backend)?;
-                match rows.remove(key.as_str()).map_err(backend)? {
-                    Some(raw) => Some(Row::decode(&key, raw.value())?.live(now_millis())),
-                    None => None,
-                }
-            };
-            match existed {
-                Some(live) => {
-                    txn.commit().map_err(backend)?;
-                    Ok(live)
-                }
-                // Nothing changed: skip the fsync of an empty commit.
-                None => {
-                    txn.abort().map_err(backend)?;
-                    Ok(false)
-                }
+        self.write(move |txn| {
+            let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+            match rows.remove(key.as_str()).map_err(backend)? {
+                Some(raw) => Row::decode(&key, raw.value()).map(|row| row.live(now_millis())),
+                None => Ok(false),
             }
         })
         .await
@@ -247,33 +242,24 @@ impl Store for RedbStore {
 
     async fn delete_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError> {
         let prefix = prefix.to_owned();
-        self.run(move |db| {
-            let txn = begin_write(db)?;
-            let (removed, live) = {
-                let mut rows = txn.open_table(definition(table)).map_err(backend)?;
-                let now = now_millis();
-                let mut doomed = Vec::new();
-                let mut live = 0u64;
-                for entry in rows.range::<&str>(prefix.as_str()..).map_err(backend)? {
-                    let (key, raw) = entry.map_err(backend)?;
-                    let key = key.value();
-                    if !key.starts_with(prefix.as_str()) {
-                        break;
-                    }
-                    if Row::decode(key, raw.value())?.live(now) {
-                        live += 1;
-                    }
-                    doomed.push(key.to_owned());
+        self.write(move |txn| {
+            let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+            let now = now_millis();
+            let mut doomed = Vec::new();
+            let mut live = 0u64;
+            for entry in rows.range::<&str>(prefix.as_str()..).map_err(backend)? {
+                let (key, raw) = entry.map_err(backend)?;
+                let key = key.value();
+                if !key.starts_with(prefix.as_str()) {
+                    break;
                 }
-                for key in &doomed {
-                    rows.remove(key.as_str()).map_err(backend)?;
+                if Row::decode(key, raw.value())?.live(now) {
+                    live += 1;
                 }
-                (doomed.len(), live)
-            };
-            if removed == 0 {
-                txn.abort().map_err(backend)?;
-            } else {
-                txn.commit().map_err(backend)?;
+                doomed.push(key.to_owned());
+            }
+            for key in &doomed {
+                rows.remove(key.as_str()).map_err(backend)?;
             }
             Ok(live)
         })
