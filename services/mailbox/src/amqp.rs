@@ -48,7 +48,11 @@ pub struct AmqpMailboxes {
 struct Shared {
     url: Secret,
     prefix: String,
+    /// Serialises reconnecting; see `current` for the way every call finds the link.
     link: tokio::sync::Mutex<Option<Link>>,
+    /// The live link, read without queueing on `link`: at thousands of publishes a second,
+    /// taking the async mutex for each one cost a task wake-up each.
+    current: std::sync::RwLock<Option<Link>>,
     /// Queues declared on the current connection, so publish declares each once.
     declared: Mutex<HashSet<String>>,
     next_tag: AtomicU64,
@@ -135,6 +139,7 @@ impl AmqpMailboxes {
             url: Secret::new(url),
             prefix: prefix.to_owned(),
             link: tokio::sync::Mutex::new(None),
+            current: std::sync::RwLock::new(None),
             declared: Mutex::new(HashSet::new()),
             next_tag: AtomicU64::new(1),
         });
@@ -164,6 +169,23 @@ impl Shared {
 
     /// The live connection and publishing channel, made anew when the old ones broke.
     async fn link(&self) -> Result<Link, MailboxError> {
+        if let Some(link) = self.live_link() {
+            return Ok(link);
+        }
+        let link = self.relink().await?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(link.clone());
+        Ok(link)
+    }
+
+    fn live_link(&self) -> Option<Link> {
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        current
+            .as_ref()
+            .filter(|l| l.conn.status().connected() && l.publisher.status().connected())
+            .cloned()
+    }
+
+    async fn relink(&self) -> Result<Link, MailboxError> {
         let mut slot = self.link.lock().await;
         if let Some(link) = slot.as_ref() {
             if link.conn.status().connected() {
