@@ -42,13 +42,19 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long connecting to a service may take before the request is answered 503.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The gateway: clients of the three services and the settings. Cheap to clone.
+/// The gateway: clients of the three services and the settings. Cheap to clone, as the
+/// router does for every request.
 #[derive(Debug, Clone)]
 pub struct Gateway {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     registration: RegistrationClient<Channel>,
     messages: MessagesClient<Channel>,
     admin: AdminClient<Channel>,
-    settings: Arc<Settings>,
+    settings: Settings,
 }
 
 impl Gateway {
@@ -73,34 +79,36 @@ impl Gateway {
         )?;
         let admin = channel("admin", settings.service_url(settings.admin_url.as_ref()))?;
         Ok(Self {
-            registration: RegistrationClient::new(registration),
-            messages: MessagesClient::new(messages),
-            admin: AdminClient::new(admin),
-            settings: Arc::new(settings.clone()),
+            shared: Arc::new(Shared {
+                registration: RegistrationClient::new(registration),
+                messages: MessagesClient::new(messages),
+                admin: AdminClient::new(admin),
+                settings: settings.clone(),
+            }),
         })
     }
 
     /// The settings the gateway was built with.
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        &self.shared.settings
     }
 
     pub(crate) fn registration(&self) -> RegistrationClient<Channel> {
-        self.registration.clone()
+        self.shared.registration.clone()
     }
 
     pub(crate) fn messages(&self) -> MessagesClient<Channel> {
-        self.messages.clone()
+        self.shared.messages.clone()
     }
 
     pub(crate) fn admin(&self) -> AdminClient<Channel> {
-        self.admin.clone()
+        self.shared.admin.clone()
     }
 
     /// The REST API, at `/actors...` and `/v3/actors...`, with its middleware.
     pub fn router(&self) -> Router {
-        let limit = self.settings.max_body_bytes;
-        let version: Arc<str> = Arc::from(self.settings.api_version.as_str());
+        let limit = self.shared.settings.max_body_bytes;
+        let version: Arc<str> = Arc::from(self.shared.settings.api_version.as_str());
         let middleware = ServiceBuilder::new()
             // Outermost, so every request gets a span, including those refused below; it joins
             // the caller's trace when the request carries a W3C `traceparent`.
