@@ -29,7 +29,10 @@ use fred::prelude::{Builder, ClientLike, Config, KeysInterface, LuaInterface, Po
 use futures::StreamExt;
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties,
-    options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions},
+    options::{
+        BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+        QueuePurgeOptions,
+    },
     types::FieldTable,
 };
 
@@ -103,6 +106,14 @@ impl RawQueueStore {
             Confirmation::Ack(None) => Ok(()),
             other => bail!("publish not confirmed: {other:?}"),
         }
+    }
+
+    /// Empties the queue.
+    pub async fn purge(&self) -> Result<()> {
+        self.channel
+            .queue_purge(self.queue.as_str().into(), QueuePurgeOptions::default())
+            .await?;
+        Ok(())
     }
 
     /// Deletes the queue and the keys written.

@@ -11,12 +11,12 @@ use std::{sync::Arc, time::Duration};
 use abaco::pb::{self, messages_client::MessagesClient};
 use anyhow::{Context, Result};
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use prost::Message as _;
 use serde_json::json;
 
 use crate::{
     Settings,
-    api::Api,
     baseline::{EmbeddedParts, RawQueueStore},
     load,
     platform::{Platform, Topology},
@@ -54,9 +54,11 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
     let (record, message) = wire_records(&actor, &body);
     let topo = topology.name();
     let (n, c) = (settings.messages, settings.concurrency);
+    let mut cleanups = Vec::new();
 
-    // Baseline first, then the platform's two fronts, then the fixed rate.
-    let baseline = match topology {
+    // The baseline and the platform's two fronts take turns, round after round, so a burst
+    // of outside load (or a slow start) weighs on all three alike and the ratios hold.
+    let baseline_op: Op = match topology {
         Topology::Distributed => {
             let raw = RawQueueStore::connect(
                 &settings.env.amqp_url,
@@ -64,42 +66,59 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
                 &platform.namespace,
             )
             .await?;
-            let op = {
-                let raw = raw.clone();
-                let (record, message) = (record.clone(), message.clone());
-                move |_| {
-                    let (raw, record, message) = (raw.clone(), record.clone(), message.clone());
-                    async move { raw.accept(record, &message).await }
-                }
-            };
-            load::closed_loop(WARMUP, c, op.clone()).await;
-            let series = load::closed_loop(n, c, op).await;
-            raw.cleanup().await?;
-            series
+            cleanups.push(Cleanup::Raw(raw.clone()));
+            let (record, message) = (record.clone(), message.clone());
+            Arc::new(move |_| {
+                let (raw, record, message) = (raw.clone(), record.clone(), message.clone());
+                Box::pin(async move { raw.accept(record, &message).await })
+            })
         }
         Topology::Embedded => {
             let dir = tempfile::Builder::new().prefix("abaco-bench-").tempdir()?;
             let parts = EmbeddedParts::open(dir.path(), "baseline").await?;
-            let op = {
-                let (record, message) = (record.clone(), message.clone());
-                move |_| {
-                    let (parts, record, message) = (parts.clone(), record.clone(), message.clone());
-                    async move { parts.accept("baseline", record, message).await }
-                }
-            };
-            load::closed_loop(WARMUP, c, op.clone()).await;
-            load::closed_loop(n, c, op).await
+            cleanups.push(Cleanup::Dir(dir));
+            let (record, message) = (record.clone(), message.clone());
+            Arc::new(move |_| {
+                let (parts, record, message) = (parts.clone(), record.clone(), message.clone());
+                Box::pin(async move { parts.accept("baseline", record, message).await })
+            })
         }
     };
     let baseline_name = match topology {
         Topology::Distributed => "raw lapin+fred",
         Topology::Embedded => "redb store+mailbox in-process",
     };
+    let rest_op: Op = {
+        let (api, actor, body) = (api.clone(), actor.clone(), body.clone());
+        Arc::new(move |_| {
+            let (api, actor, body) = (api.clone(), actor.clone(), body.clone());
+            Box::pin(async move { api.send(&actor, &body).await.map(drop) })
+        })
+    };
+    let grpc_op = grpc_op(&platform, &actor, &body).await?;
 
-    let rest = rest_series(&api, &actor, &body, n, c).await;
+    let rounds = settings.rounds.max(1);
+    let per_round = n.div_ceil(rounds);
+    let (mut baseline, mut rest, mut grpc) =
+        (Series::default(), Series::default(), Series::default());
+    for op in [&baseline_op, &rest_op, &grpc_op] {
+        measured(op, WARMUP, c).await;
+    }
     api.purge(&actor).await?;
-    let grpc = grpc_series(&platform, &actor, &body, n, c).await?;
-    api.purge(&actor).await?;
+    for _ in 0..rounds {
+        baseline = baseline.merge(measured(&baseline_op, per_round, c).await);
+        for cleanup in &cleanups {
+            cleanup.between_rounds().await?;
+        }
+        rest = rest.merge(measured(&rest_op, per_round, c).await);
+        api.purge(&actor).await?;
+        grpc = grpc.merge(measured(&grpc_op, per_round, c).await);
+        api.purge(&actor).await?;
+    }
+    for cleanup in cleanups {
+        cleanup.run().await?;
+    }
+
     let open = {
         let (api, actor, body) = (api.clone(), actor.clone(), body.clone());
         load::open_loop(
@@ -115,7 +134,10 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
     api.delete_actor(&actor).await?;
 
     let mut rows = Vec::new();
-    let label = format!("c={c}, {n} msgs of {} B", settings.message_bytes);
+    let label = format!(
+        "c={c}, {rounds} rounds of {per_round} msgs of {} B",
+        settings.message_bytes
+    );
     rows.push(
         rate_row(
             format!("ingest REST {topo} msg/s ({label})"),
@@ -202,25 +224,38 @@ fn wire_records(actor: &str, body: &str) -> (Bytes, Bytes) {
     )
 }
 
-async fn rest_series(api: &Api, actor: &str, body: &str, n: usize, c: usize) -> Series {
-    let op = {
-        let (api, actor, body) = (api.clone(), actor.to_string(), body.to_string());
-        move |_| {
-            let (api, actor, body) = (api.clone(), actor.clone(), body.clone());
-            async move { api.send(&actor, &body).await.map(drop) }
-        }
-    };
-    load::closed_loop(WARMUP, c, op.clone()).await;
-    load::closed_loop(n, c, op).await
+/// One operation of a measured series: the argument is its number in the series.
+type Op = Arc<dyn Fn(usize) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+
+async fn measured(op: &Op, total: usize, concurrency: usize) -> Series {
+    let op = op.clone();
+    load::closed_loop(total, concurrency, move |n| op(n)).await
 }
 
-async fn grpc_series(
-    platform: &Platform,
-    actor: &str,
-    body: &str,
-    n: usize,
-    c: usize,
-) -> Result<Series> {
+/// What the baseline leaves behind, removed once every round has run.
+enum Cleanup {
+    Raw(RawQueueStore),
+    Dir(tempfile::TempDir),
+}
+
+impl Cleanup {
+    /// Empties the raw queue, as the platform's mailbox is purged between its series.
+    async fn between_rounds(&self) -> Result<()> {
+        match self {
+            Self::Raw(raw) => raw.purge().await,
+            Self::Dir(_) => Ok(()),
+        }
+    }
+
+    async fn run(self) -> Result<()> {
+        match self {
+            Self::Raw(raw) => raw.cleanup().await,
+            Self::Dir(dir) => Ok(dir.close()?),
+        }
+    }
+}
+
+async fn grpc_op(platform: &Platform, actor: &str, body: &str) -> Result<Op> {
     let client = MessagesClient::connect(format!("http://{}", platform.messages_addr)).await?;
     let request = Arc::new(pb::SendMessageRequest {
         actor_id: actor.to_string(),
@@ -228,15 +263,13 @@ async fn grpc_series(
         content_type: "application/json".into(),
         ..Default::default()
     });
-    let op = move |_| {
+    Ok(Arc::new(move |_| {
         let (mut client, request) = (client.clone(), request.clone());
-        async move {
+        Box::pin(async move {
             client.send_message((*request).clone()).await?;
             Ok(())
-        }
-    };
-    load::closed_loop(WARMUP, c, op.clone()).await;
-    Ok(load::closed_loop(n, c, op).await)
+        })
+    }))
 }
 
 fn rate_row(name: String, platform: &Series, baseline: &Series) -> Row {

@@ -71,9 +71,12 @@ struct Options {
     /// Topologies to measure (ingest, exec, cold); memory always measures its own pair.
     #[arg(long, global = true, value_delimiter = ',', default_values = ["distributed", "embedded"])]
     topology: Vec<Topology>,
-    /// Messages per measured ingest series.
-    #[arg(long, global = true, default_value_t = 5000)]
+    /// Messages per measured ingest series (baseline, REST, gRPC), split across the rounds.
+    #[arg(long, global = true, default_value_t = 20000)]
     messages: usize,
+    /// Rounds of ingest: each runs the baseline, REST and gRPC in turn.
+    #[arg(long, global = true, default_value_t = 4)]
+    rounds: usize,
     /// Requests in flight during closed-loop ingest.
     #[arg(long, global = true, default_value_t = 32)]
     concurrency: usize,
@@ -111,6 +114,7 @@ struct Options {
 pub struct Settings {
     env: Environment,
     messages: usize,
+    rounds: usize,
     concurrency: usize,
     message_bytes: usize,
     rate: f64,
@@ -141,6 +145,7 @@ impl Options {
                 amqp_url: self.amqp_url.clone(),
             },
             messages: self.messages,
+            rounds: self.rounds,
             concurrency: self.concurrency,
             message_bytes: self.message_bytes,
             rate: self.rate,

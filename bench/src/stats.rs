@@ -32,6 +32,16 @@ impl Series {
         self
     }
 
+    /// Both series as one: their samples, wall times and errors added up.
+    pub fn merge(mut self, other: Self) -> Self {
+        self.samples.extend(other.samples);
+        self.samples.sort_unstable();
+        self.elapsed += other.elapsed;
+        self.errors += other.errors;
+        self.first_error = self.first_error.or(other.first_error);
+        self
+    }
+
     /// Successful operations.
     pub fn count(&self) -> usize {
         self.samples.len()
@@ -98,5 +108,23 @@ mod tests {
         assert_eq!(s.p99(), Duration::from_millis(99));
         assert!((s.rate() - 50.0).abs() < 1e-9);
         assert_eq!(Series::default().p99(), Duration::ZERO);
+    }
+
+    #[test]
+    fn merged_series_add_up() {
+        let a = Series::new(vec![Duration::from_millis(3)], Duration::from_secs(1), 1)
+            .with_first_error(Some("first".into()));
+        let b = Series::new(
+            vec![Duration::from_millis(1), Duration::from_millis(2)],
+            Duration::from_secs(2),
+            1,
+        )
+        .with_first_error(Some("second".into()));
+        let m = a.merge(b);
+        assert_eq!(m.count(), 3);
+        assert_eq!(m.p50(), Duration::from_millis(2));
+        assert!((m.rate() - 1.0).abs() < 1e-9);
+        assert_eq!(m.errors, 2);
+        assert_eq!(m.first_error.as_deref(), Some("first"));
     }
 }
