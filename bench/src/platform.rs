@@ -198,13 +198,14 @@ impl Platform {
             .collect()
     }
 
-    /// `abaco worker` processes of this platform (children of its spawner).
+    /// Worker processes of this platform (children of its spawner).
     pub fn worker_pids(&self) -> Vec<u32> {
         processes()
             .into_iter()
             .filter(|pid| {
                 let args = cmdline(*pid);
-                args.get(1).is_some_and(|a| a == "worker") && in_namespace(*pid, &self.namespace)
+                // `abaco-worker --worker-id ...` or `abaco worker --worker-id ...`.
+                args.iter().any(|a| a == "--worker-id") && in_namespace(*pid, &self.namespace)
             })
             .collect()
     }

@@ -1,20 +1,8 @@
 //! `abaco`: every component of the platform as a subcommand, and `up` to run the whole
 //! platform in one process on the embedded backends.
 
-mod backends;
-mod components;
-mod config;
-mod shutdown;
-mod telemetry;
-
+use abaco_cli::{WorkerArgs, components, config, shutdown, telemetry};
 use clap::{Parser, Subcommand};
-
-// Request handling allocates small, short-lived buffers on several threads; mimalloc serves
-// them for less CPU than glibc's allocator (ingest about 10 % faster, BENCHMARKS.md). Built
-// with `no_thp`: with transparent huge pages its eagerly committed arenas doubled the
-// resident memory of every process.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// abaco: actor-based containers, functions as a service for research computing.
 #[derive(Debug, Parser)]
@@ -28,6 +16,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Component(Component),
+    /// One worker; spawners start these (as `abaco-worker` when that program sits beside
+    /// this one).
+    Worker(WorkerArgs),
+}
+
+/// The components that serve until stopped, on a runtime with a thread per core.
+#[derive(Debug, Clone, Copy, Subcommand)]
+enum Component {
     /// The whole platform in one process (embedded backends unless --backend distributed).
     Up,
     /// The REST gateway alone, in front of the gRPC services named in the settings.
@@ -40,22 +38,13 @@ enum Command {
     Admin,
     /// The spawner of this host: starts workers as processes when asked.
     Spawner,
-    /// One worker; spawners start these.
-    Worker {
-        /// The actor whose mailbox it serves.
-        #[arg(long)]
-        actor_id: String,
-        /// Its own id, as the spawner recorded it.
-        #[arg(long)]
-        worker_id: String,
-    },
     /// The health checks.
     Health,
 }
 
-impl Command {
-    /// The component this process runs, as traces name it (`abaco-<component>`).
-    fn component(&self) -> &'static str {
+impl Component {
+    /// As traces name it (`abaco-<component>`).
+    fn name(self) -> &'static str {
         match self {
             Self::Up => "up",
             Self::Gateway => "gateway",
@@ -63,7 +52,6 @@ impl Command {
             Self::Messages => "messages",
             Self::Admin => "admin",
             Self::Spawner => "spawner",
-            Self::Worker { .. } => "worker",
             Self::Health => "health",
         }
     }
@@ -71,43 +59,30 @@ impl Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    runtime_for(&cli.command)?.block_on(run(cli))
-}
-
-/// A worker serves one container at a time, and a host runs many of them: one thread keeps
-/// each worker small. The services share the machine's cores.
-fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
-    let mut builder = match command {
-        Command::Worker { .. } => {
-            let mut builder = tokio::runtime::Builder::new_current_thread();
-            builder.max_blocking_threads(2);
-            builder
-        }
-        _ => tokio::runtime::Builder::new_multi_thread(),
-    };
-    builder.enable_all().build()
-}
-
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = config::load(&cli.overrides)?;
-    // Held to the end of `main`: dropping it flushes the last spans.
-    let _telemetry = telemetry::init(&settings, cli.command.component())?;
-    let stop = shutdown::on_signals();
     match cli.command {
-        Command::Up => components::up(settings, stop).await,
-        Command::Gateway => components::gateway(&settings, stop).await,
-        Command::Registration => {
+        Command::Worker(worker) => abaco_cli::run_worker(&cli.overrides, &worker),
+        Command::Component(component) => {
+            tokio::runtime::Runtime::new()?.block_on(run(&cli.overrides, component))
+        }
+    }
+}
+
+async fn run(overrides: &config::Overrides, component: Component) -> anyhow::Result<()> {
+    let settings = config::load(overrides)?;
+    // Held to the end: dropping it flushes the last spans.
+    let _telemetry = telemetry::init(&settings, component.name())?;
+    let stop = shutdown::on_signals();
+    match component {
+        Component::Up => components::up(settings, stop).await,
+        Component::Gateway => components::gateway(&settings, stop).await,
+        Component::Registration => {
             components::service(components::Service::Registration, &settings, stop).await
         }
-        Command::Messages => {
+        Component::Messages => {
             components::service(components::Service::Messages, &settings, stop).await
         }
-        Command::Admin => components::service(components::Service::Admin, &settings, stop).await,
-        Command::Spawner => components::spawner(&settings, stop).await,
-        Command::Worker {
-            actor_id,
-            worker_id,
-        } => components::worker(&settings, &actor_id, &worker_id, stop).await,
-        Command::Health => components::health(&settings, stop).await,
+        Component::Admin => components::service(components::Service::Admin, &settings, stop).await,
+        Component::Spawner => components::spawner(&settings, stop).await,
+        Component::Health => components::health(&settings, stop).await,
     }
 }

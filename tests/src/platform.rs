@@ -268,7 +268,8 @@ impl Platform {
                 .split(|b| *b == 0)
                 .any(|var| var == format!("ABACO_NAMESPACE={}", self.namespace).as_bytes());
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-            let is_worker = args.get(1) == Some(&b"worker".as_slice());
+            // `abaco-worker --worker-id ...` or `abaco worker --worker-id ...`.
+            let is_worker = args.contains(&b"--worker-id".as_slice());
             let of_actor = actor_id.is_none_or(|id| args.contains(&id.as_bytes()));
             if ours && is_worker && of_actor {
                 pids.push(pid);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use abaco::{grpc_server::GrpcEndpoint, ids, pb, settings::Settings};
-use abaco_spawner::{Launcher, ProcessLauncher, Registration, SpawnerService};
+use abaco_spawner::{Launcher, ProcessLauncher, Registration, SpawnerService, WorkerProgram};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
@@ -79,9 +79,11 @@ pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Re
     // Workers need Docker; finding out now beats every worker failing later.
     backends::docker().await?;
     let binary = std::env::current_exe().context("locating the abaco binary for workers")?;
+    let program = WorkerProgram::beside(binary);
+    tracing::info!(program = %program.path.display(), "workers run as child processes");
     let launcher = Arc::new(ProcessLauncher::new(
         backends.records.clone(),
-        binary,
+        program,
         worker_env(settings),
     ));
     let grpc = bind(settings.grpc_addr, "the spawner").await?;

@@ -28,23 +28,53 @@ pub trait Launcher: Send + Sync + std::fmt::Debug + 'static {
     fn running(&self) -> u32;
 }
 
-/// Runs each worker as `abaco worker --actor-id A --worker-id W`, a child process with the
-/// environment it needs to reach the store and the broker.
+/// Runs each worker as `<program> --actor-id A --worker-id W` (the program being
+/// `abaco-worker`, or `abaco worker`), a child process with the environment it needs to reach
+/// the store and the broker.
 #[derive(Debug, Clone)]
 pub struct ProcessLauncher {
     records: Records,
-    binary: PathBuf,
+    program: WorkerProgram,
     env: Vec<(String, String)>,
     children: Arc<Mutex<HashMap<String, u32>>>,
 }
 
+/// The program that runs one worker, and the arguments that come before the worker's own.
+#[derive(Debug, Clone)]
+pub struct WorkerProgram {
+    /// The executable.
+    pub path: PathBuf,
+    /// Arguments before `--actor-id`: `["worker"]` for the `abaco` binary, none for
+    /// `abaco-worker`.
+    pub leading_args: Vec<String>,
+}
+
+impl WorkerProgram {
+    /// `abaco-worker` beside `abaco` (`binary`) when it is there: a program with the worker
+    /// alone, so each worker maps less code. Otherwise `abaco worker`.
+    pub fn beside(binary: PathBuf) -> Self {
+        let slim = binary.with_file_name("abaco-worker");
+        if slim.is_file() {
+            Self {
+                path: slim,
+                leading_args: Vec::new(),
+            }
+        } else {
+            Self {
+                path: binary,
+                leading_args: vec!["worker".to_string()],
+            }
+        }
+    }
+}
+
 impl ProcessLauncher {
-    /// Launches `binary` with `env` added to this process's environment; a worker process
+    /// Launches `program` with `env` added to this process's environment; a worker process
     /// that ends takes its record in `records` with it.
-    pub fn new(records: Records, binary: PathBuf, env: Vec<(String, String)>) -> Self {
+    pub fn new(records: Records, program: WorkerProgram, env: Vec<(String, String)>) -> Self {
         Self {
             records,
-            binary,
+            program,
             env,
             children: Arc::default(),
         }
@@ -61,8 +91,8 @@ impl ProcessLauncher {
 #[async_trait]
 impl Launcher for ProcessLauncher {
     async fn launch(&self, worker: &pb::Worker) -> Result<()> {
-        let mut child = tokio::process::Command::new(&self.binary)
-            .arg("worker")
+        let mut child = tokio::process::Command::new(&self.program.path)
+            .args(&self.program.leading_args)
             .arg("--actor-id")
             .arg(&worker.actor_id)
             .arg("--worker-id")

@@ -2,7 +2,8 @@
 //!
 //! A **spawner** runs on each Docker host: it registers itself in the store (address, capacity,
 //! heartbeat) and starts workers when asked over gRPC (`abaco.v1.Spawner`), as processes of
-//! their own (`abaco worker ...`) or, inside `abaco up`, as tasks of the one process.
+//! their own (`abaco-worker ...`, or `abaco worker ...`) or, inside `abaco up`, as tasks of
+//! the one process.
 //! The **fleet** ([`SpawnerFleet`]) is what registration, messages and admin use to get
 //! workers: it picks a live spawner with room and asks it.
 
@@ -13,6 +14,6 @@ mod registry;
 mod service;
 
 pub use fleet::SpawnerFleet;
-pub use launcher::{Launcher, ProcessLauncher, TaskLauncher};
+pub use launcher::{Launcher, ProcessLauncher, TaskLauncher, WorkerProgram};
 pub use registry::{Registration, live_spawners};
 pub use service::SpawnerService;
