@@ -80,6 +80,38 @@ impl Records {
             })
     }
 
+    /// Writes a new record provided the record `guard_key` of `guard_table` exists, in one
+    /// step; the guard as it was, or `None` (nothing written) when it is missing. A conflict
+    /// if the key exists.
+    pub async fn insert_guarded<M: Message, G: Message + Default>(
+        &self,
+        table: Table,
+        key: &str,
+        record: &M,
+        guard_table: Table,
+        guard_key: &str,
+    ) -> Result<Option<G>> {
+        let guard = self
+            .store
+            .insert_guarded(
+                table,
+                key,
+                Bytes::from(record.encode_to_vec()),
+                guard_table,
+                guard_key,
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => {
+                    AbacoError::Conflict(format!("{} {key} exists", table.name()))
+                }
+                other => other.into(),
+            })?;
+        guard
+            .map(|found| decode(guard_table, guard_key, &found.value))
+            .transpose()
+    }
+
     /// Writes a record whatever is there (for records only their owner writes, like a
     /// spawner's own entry).
     pub async fn save<M: Message>(&self, table: Table, key: &str, record: &M) -> Result<()> {

@@ -110,6 +110,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         ttl: Option<Duration>,
     ) -> Result<u64, StoreError>;
 
+    /// Writes `value` at `key` if nothing is there, provided the entry `guard_key` of
+    /// `guard_table` exists, in one atomic step; the guard's value, or `None` (and nothing
+    /// written) when there is no guard. `Conflict` when `key` is taken. One round trip
+    /// where a read of the guard and a `put` would take two, and no write can outlive a
+    /// guard deleted in between.
+    async fn insert_guarded(
+        &self,
+        table: Table,
+        key: &str,
+        value: Bytes,
+        guard_table: Table,
+        guard_key: &str,
+    ) -> Result<Option<Versioned>, StoreError>;
+
     /// Removes `key`; whether it existed.
     async fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError>;
 

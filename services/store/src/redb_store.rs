@@ -200,6 +200,44 @@ impl Store for RedbStore {
         .await
     }
 
+    async fn insert_guarded(
+        &self,
+        table: Table,
+        key: &str,
+        value: Bytes,
+        guard_table: Table,
+        guard_key: &str,
+    ) -> Result<Option<Versioned>, StoreError> {
+        let (key, guard_key) = (key.to_owned(), guard_key.to_owned());
+        self.write(move |txn| {
+            let now = now_millis();
+            let guard = {
+                let guards = txn.open_table(definition(guard_table)).map_err(backend)?;
+                match guards.get(guard_key.as_str()).map_err(backend)? {
+                    Some(raw) => {
+                        Some(Row::decode(&guard_key, raw.value())?).filter(|r| r.live(now))
+                    }
+                    None => None,
+                }
+            };
+            let Some(guard) = guard else {
+                return Ok(None);
+            };
+            let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+            let taken = match rows.get(key.as_str()).map_err(backend)? {
+                Some(raw) => Row::decode(&key, raw.value())?.live(now),
+                None => false,
+            };
+            if taken {
+                return Err(StoreError::Conflict);
+            }
+            rows.insert(key.as_str(), Row::encode(1, 0, &value).as_slice())
+                .map_err(backend)?;
+            Ok(Some(guard.into_versioned()))
+        })
+        .await
+    }
+
     async fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError> {
         let key = key.to_owned();
         self.write(move |txn| {

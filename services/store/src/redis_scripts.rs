@@ -27,6 +27,20 @@ redis.call('ZADD', KEYS[2], 0, ARGV[5])
 return version
 ";
 
+/// `KEYS`: entry, index, guard entry. `ARGV`: bytes, index member. Returns `{0}` when the
+/// guard is missing, `{-1}` when the entry exists, else `{version, guard version, guard
+/// bytes}`. The guard is another table's entry, so this script spans two hash tags: it needs
+/// a single Redis server (or both tables in one slot), as the platform runs it.
+pub(crate) const INSERT_GUARDED: &str = r"
+local guard = redis.call('HMGET', KEYS[3], 'v', 'd')
+if not guard[1] then return {0} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
+local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 'd', ARGV[1])
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+return {version, guard[1], guard[2]}
+";
+
 /// `KEYS`: entry, index. `ARGV`: index member. Returns 1 if the entry existed, else 0.
 pub(crate) const DELETE: &str = r"
 local existed = redis.call('DEL', KEYS[1])

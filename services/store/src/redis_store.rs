@@ -97,6 +97,7 @@ pub struct RedisStore {
     prefix: String,
     secrets: Secrets,
     put: Script,
+    insert_guarded: Script,
     delete: Script,
     scan: Script,
     delete_prefix: Script,
@@ -144,12 +145,13 @@ impl RedisStore {
         let scripts = async {
             Ok((
                 Script::load(&pool, &secrets, redis_scripts::PUT).await?,
+                Script::load(&pool, &secrets, redis_scripts::INSERT_GUARDED).await?,
                 Script::load(&pool, &secrets, redis_scripts::DELETE).await?,
                 Script::load(&pool, &secrets, redis_scripts::SCAN).await?,
                 Script::load(&pool, &secrets, redis_scripts::DELETE_PREFIX).await?,
             ))
         };
-        let (put, delete, scan, delete_prefix) = match scripts.await {
+        let (put, insert_guarded, delete, scan, delete_prefix) = match scripts.await {
             Ok(scripts) => scripts,
             Err(e) => {
                 // Otherwise the pool would go on reconnecting with nobody to use it.
@@ -159,6 +161,7 @@ impl RedisStore {
         };
         Ok(Self {
             put,
+            insert_guarded,
             delete,
             scan,
             delete_prefix,
@@ -309,6 +312,36 @@ impl Store for RedisStore {
         match reply {
             Value::Integer(-1) => Err(StoreError::Conflict),
             other => version_of(&other),
+        }
+    }
+
+    async fn insert_guarded(
+        &self,
+        table: Table,
+        key: &str,
+        value: Bytes,
+        guard_table: Table,
+        guard_key: &str,
+    ) -> Result<Option<Versioned>, StoreError> {
+        let keys = vec![
+            self.entry_key(table, key),
+            self.index_key(table),
+            self.entry_key(guard_table, guard_key),
+        ];
+        let args = vec![Value::Bytes(value), Value::from(key)];
+        let reply = self.eval(&self.insert_guarded, keys, args).await?;
+        let Value::Array(reply) = reply else {
+            return Err(unexpected("insert_guarded", &reply));
+        };
+        let mut reply = reply.into_iter();
+        match (reply.next(), reply.next(), reply.next()) {
+            (Some(Value::Integer(0)), None, None) => Ok(None),
+            (Some(Value::Integer(-1)), None, None) => Err(StoreError::Conflict),
+            (Some(Value::Integer(_)), Some(version), guard) => Ok(Some(Versioned {
+                version: version_of(&version)?,
+                value: guard.map(bytes_of).unwrap_or_default(),
+            })),
+            (first, ..) => Err(unexpected("insert_guarded", &first.unwrap_or(Value::Null))),
         }
     }
 

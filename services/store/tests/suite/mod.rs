@@ -17,6 +17,7 @@ pub async fn run(store: Arc<dyn Store>) {
     versions_grow_by_one(&store).await;
     compare_and_set(&store).await;
     delete_and_rewrite(&store).await;
+    guarded_inserts(&store).await;
     binary_values(&store).await;
     ttl_expiry(&store).await;
     scan_order_and_isolation(&store).await;
@@ -176,6 +177,61 @@ async fn delete_and_rewrite(store: &Arc<dyn Store>) {
         1,
         "a write after delete starts again at 1"
     );
+}
+
+async fn guarded_inserts(store: &Arc<dyn Store>) {
+    let (t, g) = (Table::Executions, Table::Actors);
+    // No guard: nothing is written.
+    assert_eq!(
+        store
+            .insert_guarded(t, "guarded/e1", b("x"), g, "guarded-a")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(value(store, t, "guarded/e1").await, None);
+    assert!(store.scan(t, "guarded/").await.unwrap().is_empty());
+    // With a guard: written at version 1, and the guard's value comes back.
+    let guard_version = store
+        .put(g, "guarded-a", b("actor"), Expect::Absent, None)
+        .await
+        .unwrap();
+    let guard = store
+        .insert_guarded(t, "guarded/e1", b("x"), g, "guarded-a")
+        .await
+        .unwrap();
+    assert_eq!(
+        guard,
+        Some(Versioned {
+            version: guard_version,
+            value: b("actor")
+        })
+    );
+    assert_eq!(
+        value(store, t, "guarded/e1").await,
+        Some(Versioned {
+            version: 1,
+            value: b("x")
+        })
+    );
+    assert_eq!(store.scan(t, "guarded/").await.unwrap().len(), 1);
+    // Taken: a conflict, and the first value stays.
+    assert!(is_conflict(
+        store
+            .insert_guarded(t, "guarded/e1", b("y"), g, "guarded-a")
+            .await
+    ));
+    assert_eq!(value(store, t, "guarded/e1").await.unwrap().value, b("x"));
+    // The guard gone: refused again.
+    store.delete(g, "guarded-a").await.unwrap();
+    assert_eq!(
+        store
+            .insert_guarded(t, "guarded/e2", b("z"), g, "guarded-a")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(value(store, t, "guarded/e2").await, None);
 }
 
 async fn binary_values(store: &Arc<dyn Store>) {

@@ -71,6 +71,27 @@ impl Store for MemStore {
         Ok(version)
     }
 
+    async fn insert_guarded(
+        &self,
+        table: Table,
+        key: &str,
+        value: Bytes,
+        guard_table: Table,
+        guard_key: &str,
+    ) -> Result<Option<Versioned>, StoreError> {
+        let mut entries = self.entries.lock().unwrap();
+        let guard = (guard_table.name().to_string(), guard_key.to_string());
+        let Some((guard, _)) = entries.get(&guard).cloned() else {
+            return Ok(None);
+        };
+        let k = (table.name().to_string(), key.to_string());
+        if entries.contains_key(&k) {
+            return Err(StoreError::Conflict);
+        }
+        entries.insert(k, (Versioned { version: 1, value }, None));
+        Ok(Some(guard))
+    }
+
     async fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError> {
         let mut entries = self.entries.lock().unwrap();
         Ok(entries
