@@ -20,8 +20,11 @@ use axum::{
     middleware,
     response::{IntoResponse, Response},
 };
-use tonic::transport::{Channel, Endpoint};
-use tower::{BoxError, ServiceBuilder};
+use tonic::{
+    body::Body,
+    transport::{Channel, Endpoint},
+};
+use tower::{BoxError, ServiceBuilder, ServiceExt, util::BoxCloneSyncService};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 mod envelope;
@@ -51,10 +54,57 @@ pub struct Gateway {
 
 #[derive(Debug)]
 struct Shared {
-    registration: RegistrationClient<Channel>,
-    messages: MessagesClient<Channel>,
-    admin: AdminClient<Channel>,
+    registration: RegistrationClient<Transport>,
+    messages: MessagesClient<Transport>,
+    admin: AdminClient<Transport>,
     settings: Settings,
+}
+
+/// How the gateway reaches a gRPC service: a channel to its address, or, inside `abaco up`,
+/// the service itself, called in the same process without a network hop.
+pub type Transport = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, TransportError>;
+
+/// A failure to reach a service. Its source is the transport's own error, so tonic still finds
+/// a refused connection in the chain and answers `Unavailable`. (A concrete type rather than
+/// a boxed error: tonic's clients need an error type that converts for every lifetime.)
+#[derive(Debug)]
+pub struct TransportError(BoxError);
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+/// The three services, as [`Gateway::with_services`] takes them.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// `abaco.v1.Registration`.
+    pub registration: Transport,
+    /// `abaco.v1.Messages`.
+    pub messages: Transport,
+    /// `abaco.v1.Admin`.
+    pub admin: Transport,
+}
+
+/// A gRPC server (or any HTTP service) as a [`Transport`].
+pub fn transport<S>(service: S) -> Transport
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+{
+    BoxCloneSyncService::new(service.map_err(|e| TransportError(e.into())))
 }
 
 impl Gateway {
@@ -78,14 +128,27 @@ impl Gateway {
             settings.service_url(settings.messages_url.as_ref()),
         )?;
         let admin = channel("admin", settings.service_url(settings.admin_url.as_ref()))?;
-        Ok(Self {
+        Ok(Self::with_services(
+            settings,
+            Services {
+                registration: transport(registration),
+                messages: transport(messages),
+                admin: transport(admin),
+            },
+        ))
+    }
+
+    /// A gateway in front of `services` as given: `abaco up` hands it the services of its
+    /// own process, which saves every request a loopback gRPC round trip.
+    pub fn with_services(settings: &Settings, services: Services) -> Self {
+        Self {
             shared: Arc::new(Shared {
-                registration: RegistrationClient::new(registration),
-                messages: MessagesClient::new(messages),
-                admin: AdminClient::new(admin),
+                registration: RegistrationClient::new(services.registration),
+                messages: MessagesClient::new(services.messages),
+                admin: AdminClient::new(services.admin),
                 settings: settings.clone(),
             }),
-        })
+        }
     }
 
     /// The settings the gateway was built with.
@@ -93,15 +156,15 @@ impl Gateway {
         &self.shared.settings
     }
 
-    pub(crate) fn registration(&self) -> RegistrationClient<Channel> {
+    pub(crate) fn registration(&self) -> RegistrationClient<Transport> {
         self.shared.registration.clone()
     }
 
-    pub(crate) fn messages(&self) -> MessagesClient<Channel> {
+    pub(crate) fn messages(&self) -> MessagesClient<Transport> {
         self.shared.messages.clone()
     }
 
-    pub(crate) fn admin(&self) -> AdminClient<Channel> {
+    pub(crate) fn admin(&self) -> AdminClient<Transport> {
         self.shared.admin.clone()
     }
 

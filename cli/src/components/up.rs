@@ -8,6 +8,7 @@ use abaco::{
     settings::{Backend, Settings},
     store::Table,
 };
+use abaco_gateway::{Services, transport};
 use abaco_spawner::{SpawnerService, TaskLauncher};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -39,13 +40,25 @@ pub async fn up(settings: Settings, stop: CancellationToken) -> anyhow::Result<(
     let info = spawner_info(&settings, grpc.local_addr()?.port());
     let heartbeat = announce(&backends, &info, launcher.clone(), &stop).await?;
 
+    let registration = backends.registration(&settings).into_server();
+    let messages = backends.messages(&settings).into_server();
+    let admin = backends.admin(&settings).into_server();
+    // The gateway calls the very services the gRPC port serves, in this process: no
+    // loopback round trip per request (REST ingest, BENCHMARKS.md).
+    let gateway = abaco_gateway::Gateway::with_services(
+        &settings,
+        Services {
+            registration: transport(registration.clone()),
+            messages: transport(messages.clone()),
+            admin: transport(admin.clone()),
+        },
+    );
     let mut endpoint = GrpcEndpoint::default();
     endpoint
-        .add(backends.registration(&settings).into_server())
-        .add(backends.messages(&settings).into_server())
-        .add(backends.admin(&settings).into_server())
+        .add(registration)
+        .add(messages)
+        .add(admin)
         .add(SpawnerService::new(backends.records.clone(), launcher.clone(), info).into_server());
-    let gateway = abaco_gateway::Gateway::connect(&settings)?;
     let health = tokio::spawn(backends.health(&settings, Some(docker)).run(stop.clone()));
     tracing::info!(
         http = %http.local_addr()?,
