@@ -78,6 +78,15 @@ impl Harness {
             revision: self.actor.revision,
             ..Default::default()
         };
+        // As the fleet does before it starts a worker.
+        self.records
+            .insert(
+                Table::Workers,
+                &child_key(&self.actor.id, &worker.id),
+                &worker,
+            )
+            .await
+            .unwrap();
         let ctx = WorkerContext::new(
             self.records.clone(),
             Arc::new(self.mailboxes.clone()),
@@ -320,6 +329,22 @@ async fn results_and_exit_codes_are_recorded() {
     let execution = h.finished(&id).await;
     assert_eq!(execution.status(), ExecutionStatus::Complete);
     assert_eq!(execution.exit_code, Some(3));
+    stop(task, shutdown).await;
+}
+
+#[tokio::test]
+async fn a_removed_worker_record_is_not_written_back() {
+    let h = Harness::new("sample-echo", |_| {}).await;
+    let (handle, task, shutdown) = h.start().await;
+    let key = child_key(&h.actor.id, handle.worker_id());
+    // Health checks take a worker for dead and remove its record while it still runs.
+    assert!(h.records.delete(Table::Workers, &key).await.unwrap());
+    let id = h.send(b"after removal", "str", &[]).await;
+    let execution = h.finished(&id).await;
+    h.settled(1).await;
+    assert_eq!(execution.status(), ExecutionStatus::Complete);
+    let worker: Option<pb::Worker> = h.records.get(Table::Workers, &key).await.unwrap();
+    assert_eq!(worker, None, "the run wrote the removed record back");
     stop(task, shutdown).await;
 }
 

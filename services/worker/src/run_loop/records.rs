@@ -156,28 +156,25 @@ pub async fn set_worker_status(
     last_execution_time: Option<String>,
 ) {
     let key = child_key(&snapshot.actor_id, &snapshot.id);
-    let apply = |worker: &mut pb::Worker| {
-        worker.set_status(status);
-        if let Some(at) = &last_execution_time {
-            worker.last_execution_time = at.clone();
-        }
-    };
-    let result = match records
+    let updated = records
         .update(Table::Workers, &key, |worker: &mut pb::Worker| {
-            apply(worker);
+            worker.set_status(status);
+            if let Some(at) = &last_execution_time {
+                worker.last_execution_time = at.clone();
+            }
             Ok(true)
         })
-        .await
-    {
+        .await;
+    match updated {
+        Ok(_) => {}
+        // Removed by health checks or a kill: writing it back would bring a dead worker back
+        // to life. The heartbeat sees the record gone and stops this worker.
         Err(AbacoError::NotFound(_)) => {
-            let mut worker = snapshot.clone();
-            apply(&mut worker);
-            records.insert(Table::Workers, &key, &worker).await
+            tracing::info!(worker = %key, "worker record is gone; not recreating it");
         }
-        other => other.map(|_| ()),
-    };
-    if let Err(error) = result {
-        tracing::warn!(worker = %key, %error, "could not record the worker's status");
+        Err(error) => {
+            tracing::warn!(worker = %key, %error, "could not record the worker's status");
+        }
     }
 }
 
