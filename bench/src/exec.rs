@@ -101,21 +101,34 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
             / median(&|i| steps[i].total(), n).as_secs_f64().max(1e-9),
     ));
 
-    // Throughput: N workers against N concurrent raw cycles.
+    // Throughput: N workers against N concurrent raw cycles, taking turns round by round so
+    // that a slow spell of the Docker engine weighs on both alike.
     let (n, total) = (settings.workers, settings.exec_messages);
-    let raw = {
+    let rounds = settings.rounds.clamp(1, total.max(1));
+    let per_round = total.div_ceil(rounds);
+    let actor = throughput_actor(&api, n).await?;
+    let (mut raw, mut platform_time, mut sent) = (Series::default(), Duration::ZERO, 0);
+    for _ in 0..rounds {
         let docker = docker.clone();
-        load::closed_loop(total, n, move |i| {
+        let round = load::closed_loop(per_round, n, move |i| {
             let docker = docker.clone();
             async move { docker.run(&format!("raw {i}")).await.map(drop) }
         })
+        .await;
+        raw = raw.merge(round);
+        platform_time += batch(&api, &actor, sent, per_round).await?;
+        sent += per_round;
+    }
+    api.delete_actor(&actor)
         .await
-    };
-    let platform_rate = throughput(&api, n, total).await?;
+        .context("deleting the throughput actor")?;
+    let platform_rate = sent as f64 / platform_time.as_secs_f64().max(1e-9);
     let raw_rate = raw.rate();
     rows.push(
         Row::compared(
-            format!("exec {topo} executions/s, {n} workers vs {n} raw cycles ({total} runs)"),
+            format!(
+                "exec {topo} executions/s, {n} workers vs {n} raw cycles ({rounds} rounds of {per_round})"
+            ),
             format!("{platform_rate:.2}/s"),
             format!("{raw_rate:.2}/s{}", raw.errors_note()),
             platform_rate / raw_rate.max(1e-9),
@@ -181,9 +194,8 @@ async fn run_once(api: &Api, actor: &str) -> Result<(Duration, Phases)> {
     Ok((latency, Phases::of(&record, seen)?))
 }
 
-/// Executions per second of an actor with `workers` workers running `total` messages sent at
-/// once: from the first send to the last COMPLETE seen.
-async fn throughput(api: &Api, workers: usize, total: usize) -> Result<f64> {
+/// An actor with exactly `workers` workers, all READY.
+async fn throughput_actor(api: &Api, workers: usize) -> Result<String> {
     let actor = api
         .create_actor(&json!({
             "image": IMAGE,
@@ -199,32 +211,37 @@ async fn throughput(api: &Api, workers: usize, total: usize) -> Result<f64> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    Ok(actor)
+}
+
+/// Sends `count` messages at once to `actor`, which has run `before` before, and waits for
+/// all of them: the time from the first send to the last COMPLETE seen.
+async fn batch(api: &Api, actor: &str, before: usize, count: usize) -> Result<Duration> {
     let started = Instant::now();
-    for i in 0..total {
-        api.send(&actor, &format!("{{\"n\": {i}}}")).await?;
+    for i in 0..count {
+        api.send(actor, &format!("{{\"n\": {}}}", before + i))
+            .await?;
     }
-    let deadline = started + RUN_LIMIT * u32::try_from(total).unwrap_or(u32::MAX);
+    let deadline = started + RUN_LIMIT * u32::try_from(count).unwrap_or(u32::MAX);
     loop {
-        let statuses = api.execution_statuses(&actor).await?;
+        let statuses = api.execution_statuses(actor).await?;
         let done = statuses
             .iter()
             .filter(|s| *s == "COMPLETE" || *s == "ERROR")
             .count();
-        if done >= total {
+        if done >= before + count {
             let errors = statuses.iter().filter(|s| *s == "ERROR").count();
             if errors > 0 {
-                bail!("{errors} of {total} executions ended ERROR");
+                bail!("{errors} executions ended ERROR");
             }
-            break;
+            return Ok(started.elapsed());
         }
         if Instant::now() > deadline {
-            bail!("only {done} of {total} executions done");
+            bail!(
+                "only {} of {count} executions done",
+                done.saturating_sub(before)
+            );
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let elapsed = started.elapsed();
-    api.delete_actor(&actor)
-        .await
-        .context("deleting the throughput actor")?;
-    Ok(total as f64 / elapsed.as_secs_f64())
 }

@@ -74,7 +74,8 @@ struct Options {
     /// Messages per measured ingest series (baseline, REST, gRPC), split across the rounds.
     #[arg(long, global = true, default_value_t = 20000)]
     messages: usize,
-    /// Rounds of ingest: each runs the baseline, REST and gRPC in turn.
+    /// Rounds of ingest (the baseline, REST and gRPC in turn) and of execution throughput
+    /// (raw cycles, then the platform).
     #[arg(long, global = true, default_value_t = 4)]
     rounds: usize,
     /// Requests in flight during closed-loop ingest.
@@ -95,8 +96,8 @@ struct Options {
     /// Workers (and concurrent raw cycles) for execution throughput.
     #[arg(long, global = true, default_value_t = 2)]
     workers: usize,
-    /// Messages for execution throughput.
-    #[arg(long, global = true, default_value_t = 20)]
+    /// Messages for execution throughput, split across the rounds.
+    #[arg(long, global = true, default_value_t = 40)]
     exec_messages: usize,
     /// Repetitions of each cold-start measurement.
     #[arg(long, global = true, default_value_t = 5)]
