@@ -22,6 +22,11 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Writes the trace context of `span` into outgoing gRPC metadata.
 pub fn inject_metadata(span: &Span, metadata: &mut MetadataMap) {
+    // A disabled span (tracing filtered out) has no context to pass on; skipping it spares
+    // every request the propagator's lock and an empty context.
+    if span.is_disabled() {
+        return;
+    }
     let cx = span.context();
     global::get_text_map_propagator(|propagator| {
         propagator.inject_context(&cx, &mut MetadataInjector(metadata));
@@ -30,8 +35,11 @@ pub fn inject_metadata(span: &Span, metadata: &mut MetadataMap) {
 
 /// The trace context of `span` as a string map, for a message that crosses a mailbox.
 pub fn to_map(span: &Span) -> HashMap<String, String> {
-    let cx = span.context();
     let mut map = HashMap::new();
+    if span.is_disabled() {
+        return map;
+    }
+    let cx = span.context();
     global::get_text_map_propagator(|propagator| propagator.inject_context(&cx, &mut map));
     map
 }
@@ -74,6 +82,9 @@ pub fn http_server_span<B>(request: &http::Request<B>) -> Span {
 }
 
 fn set_parent(span: &Span, carrier: &dyn Extractor) {
+    if span.is_disabled() {
+        return;
+    }
     let cx: Context = global::get_text_map_propagator(|propagator| propagator.extract(carrier));
     if cx.span().span_context().is_valid() {
         // Fails only when no OpenTelemetry layer is installed or the span is disabled, and
