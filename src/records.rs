@@ -258,7 +258,7 @@ impl Records {
         admins: &[String],
     ) -> Result<pb::Actor> {
         let actor = self.actor(actor_id).await?;
-        if actor.owner != caller && !admins.iter().any(|admin| admin == caller) {
+        if !may_address(&actor, caller, admins) {
             return Err(AbacoError::not_found("actor", actor_id));
         }
         Ok(actor)
@@ -279,6 +279,11 @@ impl Records {
         self.store.delete(Table::Actors, actor_id).await?;
         Ok(())
     }
+}
+
+/// Whether `caller` may address `actor`: its owner, or one of `admins`.
+pub fn may_address(actor: &pb::Actor, caller: &str, admins: &[String]) -> bool {
+    actor.owner == caller || admins.iter().any(|admin| admin == caller)
 }
 
 fn table_kind(table: Table) -> &'static str {

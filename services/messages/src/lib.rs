@@ -13,7 +13,7 @@ use abaco::{
     identity, ids,
     mailbox::Mailboxes,
     pb::{self, messages_server::Messages},
-    records::{Records, child_key},
+    records::{Records, child_key, may_address},
     store::Table,
     time,
 };
@@ -63,8 +63,9 @@ impl MessagesService {
     /// Whether `caller` may send to, count or purge `actor`: its owner or an admin, and the
     /// actor not being deleted. Otherwise the actor is as good as absent to them.
     fn addressable(&self, actor: &pb::Actor, caller: &str) -> Result<()> {
-        let allowed = actor.owner == caller || self.admins.iter().any(|admin| admin == caller);
-        if !allowed || actor.status() == pb::ActorStatus::ShuttingDown {
+        if !may_address(actor, caller, &self.admins)
+            || actor.status() == pb::ActorStatus::ShuttingDown
+        {
             return Err(AbacoError::not_found("actor", &actor.id));
         }
         Ok(())
