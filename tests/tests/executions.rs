@@ -334,14 +334,20 @@ async fn a_crash_of_abaco_up_mid_run_reruns_the_message_and_removes_the_orphan()
         (answer.result()["status"] == "RUNNING").then_some(())
     })
     .await;
-    let before = containers_of(platform.namespace());
+    // RUNNING is recorded when the worker claims the message, a moment before Docker has
+    // the container: wait for the container, so the crash leaves a real orphan behind.
+    let namespace = platform.namespace().to_string();
+    let before = eventually(Duration::from_secs(30), "the run's container", || {
+        let namespace = namespace.clone();
+        async move { Some(containers_of(&namespace)).filter(|found| !found.is_empty()) }
+    })
+    .await;
     assert_eq!(before.len(), 1, "{before:?}");
     platform.crash_and_restart().await;
     let record = finished(&api, &sleeper, &execution, Duration::from_secs(90)).await;
     assert_eq!(record["status"], "COMPLETE", "{record}");
     let logs = logs_of(&api, &sleeper, &execution).await;
     assert!(logs.contains("slept 4s"), "{logs}");
-    let namespace = platform.namespace().to_string();
     eventually(
         Duration::from_secs(30),
         "the orphaned container to go",
