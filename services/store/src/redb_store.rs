@@ -70,6 +70,18 @@ impl Row {
     }
 }
 
+/// The row at `key` of `rows`, unless it is absent or expired at `now`.
+fn live_row(
+    rows: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+    now: u64,
+) -> Result<Option<Row>, StoreError> {
+    match rows.get(key).map_err(backend)? {
+        Some(raw) => Ok(Some(Row::decode(key, raw.value())?).filter(|row| row.live(now))),
+        None => Ok(None),
+    }
+}
+
 /// The embedded, durable store: a single redb file. Every write is committed with immediate
 /// durability, so a write that returned `Ok` survives a crash of the process; concurrent
 /// writes share commits ([`GroupCommit`]).
@@ -154,11 +166,7 @@ impl Store for RedbStore {
         self.run(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let rows = txn.open_table(definition(table)).map_err(backend)?;
-            let Some(raw) = rows.get(key.as_str()).map_err(backend)? else {
-                return Ok(None);
-            };
-            let row = Row::decode(&key, raw.value())?;
-            Ok(row.live(now_millis()).then(|| row.into_versioned()))
+            Ok(live_row(&rows, &key, now_millis())?.map(Row::into_versioned))
         })
         .await
     }
@@ -175,11 +183,7 @@ impl Store for RedbStore {
         self.write(move |txn| {
             let mut rows = txn.open_table(definition(table)).map_err(backend)?;
             let now = now_millis();
-            let current = match rows.get(key.as_str()).map_err(backend)? {
-                Some(raw) => Some(Row::decode(&key, raw.value())?).filter(|r| r.live(now)),
-                None => None,
-            };
-            let current_version = current.map(|r| r.version);
+            let current_version = live_row(&rows, &key, now)?.map(|r| r.version);
             let holds = match expect {
                 Expect::Any => true,
                 Expect::Absent => current_version.is_none(),
@@ -213,22 +217,13 @@ impl Store for RedbStore {
             let now = now_millis();
             let guard = {
                 let guards = txn.open_table(definition(guard_table)).map_err(backend)?;
-                match guards.get(guard_key.as_str()).map_err(backend)? {
-                    Some(raw) => {
-                        Some(Row::decode(&guard_key, raw.value())?).filter(|r| r.live(now))
-                    }
-                    None => None,
-                }
+                live_row(&guards, &guard_key, now)?
             };
             let Some(guard) = guard else {
                 return Ok(None);
             };
             let mut rows = txn.open_table(definition(table)).map_err(backend)?;
-            let taken = match rows.get(key.as_str()).map_err(backend)? {
-                Some(raw) => Row::decode(&key, raw.value())?.live(now),
-                None => false,
-            };
-            if taken {
+            if live_row(&rows, &key, now)?.is_some() {
                 return Err(StoreError::Conflict);
             }
             rows.insert(key.as_str(), Row::encode(1, 0, &value).as_slice())
