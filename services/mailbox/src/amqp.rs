@@ -48,11 +48,11 @@ pub struct AmqpMailboxes {
 struct Shared {
     url: Secret,
     prefix: String,
-    /// Serialises reconnecting; see `current` for the way every call finds the link.
-    link: tokio::sync::Mutex<Option<Link>>,
-    /// The live link, read without queueing on `link`: at thousands of publishes a second,
-    /// taking the async mutex for each one cost a task wake-up each.
+    /// The link, read without queueing: at thousands of publishes a second, an async mutex
+    /// taken for each one cost a task wake-up each.
     current: std::sync::RwLock<Option<Link>>,
+    /// Held while the link is mended, so one call reconnects and the others wait for it.
+    reconnecting: tokio::sync::Mutex<()>,
     /// Queues declared on the current connection, so publish declares each once.
     declared: Mutex<HashSet<String>>,
     next_tag: AtomicU64,
@@ -138,8 +138,8 @@ impl AmqpMailboxes {
         let shared = Arc::new(Shared {
             url: Secret::new(url),
             prefix: prefix.to_owned(),
-            link: tokio::sync::Mutex::new(None),
             current: std::sync::RwLock::new(None),
+            reconnecting: tokio::sync::Mutex::new(()),
             declared: Mutex::new(HashSet::new()),
             next_tag: AtomicU64::new(1),
         });
@@ -169,59 +169,70 @@ impl Shared {
 
     /// The live connection and publishing channel, made anew when the old ones broke.
     async fn link(&self) -> Result<Link, MailboxError> {
-        if let Some(link) = self.live_link() {
-            return Ok(link);
+        match self.live_link() {
+            Some(link) => Ok(link),
+            None => self.relink().await,
         }
-        let link = self.relink().await?;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(link.clone());
-        Ok(link)
     }
 
     fn live_link(&self) -> Option<Link> {
-        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
-        current
-            .as_ref()
+        self.current_link()
             .filter(|l| l.conn.status().connected() && l.publisher.status().connected())
-            .cloned()
+    }
+
+    fn current_link(&self) -> Option<Link> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_link(&self, link: Option<Link>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = link;
     }
 
     async fn relink(&self) -> Result<Link, MailboxError> {
-        let mut slot = self.link.lock().await;
-        if let Some(link) = slot.as_ref() {
-            if link.conn.status().connected() {
-                if !link.publisher.status().connected() {
-                    // Only the channel died (a channel-level error): keep the connection,
-                    // which the consumers' channels share.
-                    let publisher = self.publisher(&link.conn).await?;
-                    *slot = Some(Link {
-                        conn: link.conn.clone(),
-                        publisher,
-                    });
-                }
-                return slot.clone().ok_or(MailboxError::Closed);
-            }
-            tracing::warn!(url = %self.url.shown, "AMQP connection lost; reconnecting");
+        let _reconnecting = self.reconnecting.lock().await;
+        // Another call may have mended the link while this one waited.
+        if let Some(link) = self.live_link() {
+            return Ok(link);
         }
-        *slot = None;
-        self.declared().clear();
-        let mut uri: AMQPUri = self
-            .url
-            .url
-            .parse()
-            .map_err(|e: String| self.err("amqp url", e))?;
-        uri.query.frame_max.get_or_insert(FRAME_MAX);
-        let conn = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            Connection::connect_uri(uri, ConnectionProperties::default()),
-        )
-        .await
-        .map_err(|_| self.err("connect", "timed out"))?
-        .map_err(|e| self.err("connect", e))?;
-        let conn = Arc::new(conn);
-        let publisher = self.publisher(&conn).await?;
-        let link = Link { conn, publisher };
-        *slot = Some(link.clone());
-        tracing::debug!(url = %self.url.shown, "AMQP connected");
+        let link = match self.current_link() {
+            Some(old) if old.conn.status().connected() => {
+                // Only the channel died (a channel-level error): keep the connection, which
+                // the consumers' channels share.
+                let publisher = self.publisher(&old.conn).await?;
+                Link {
+                    conn: old.conn,
+                    publisher,
+                }
+            }
+            old => {
+                if old.is_some() {
+                    tracing::warn!(url = %self.url.shown, "AMQP connection lost; reconnecting");
+                }
+                self.set_link(None);
+                self.declared().clear();
+                let mut uri: AMQPUri = self
+                    .url
+                    .url
+                    .parse()
+                    .map_err(|e: String| self.err("amqp url", e))?;
+                uri.query.frame_max.get_or_insert(FRAME_MAX);
+                let conn = tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    Connection::connect_uri(uri, ConnectionProperties::default()),
+                )
+                .await
+                .map_err(|_| self.err("connect", "timed out"))?
+                .map_err(|e| self.err("connect", e))?;
+                let conn = Arc::new(conn);
+                let publisher = self.publisher(&conn).await?;
+                tracing::debug!(url = %self.url.shown, "AMQP connected");
+                Link { conn, publisher }
+            }
+        };
+        self.set_link(Some(link.clone()));
         Ok(link)
     }
 
