@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 const MAX_BATCH: usize = 512;
 
 /// Why a write did not reach the disk, apart from what the write itself reported.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CommitError {
     /// The database was closed (every handle dropped) before the write ran.
     #[error("the database is closed")]
@@ -64,7 +64,7 @@ impl GroupCommit {
             let txn = match txn {
                 Ok(txn) => txn,
                 Err(error) => {
-                    let error = CommitError::Storage(error.to_string());
+                    let error = error.clone();
                     return Box::new(move |_| {
                         let _ = answer.send(Err(error));
                     });
@@ -76,7 +76,7 @@ impl GroupCommit {
                     // A write that failed on its own is answered as such whatever the commit did.
                     Ok(()) => Ok(outcome),
                     Err(_) if outcome.is_err() => Ok(outcome),
-                    Err(error) => Err(CommitError::Storage(error.to_string())),
+                    Err(error) => Err(error.clone()),
                 };
                 // The caller may have gone away (its request was cancelled): nothing to tell.
                 let _ = answer.send(reply);
