@@ -119,18 +119,12 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
         cleanup.run().await?;
     }
 
-    let open = {
-        let (api, actor, body) = (api.clone(), actor.clone(), body.clone());
-        load::open_loop(
-            settings.rate,
-            Duration::from_secs_f64(settings.rate_secs),
-            move |_| {
-                let (api, actor, body) = (api.clone(), actor.clone(), body.clone());
-                async move { api.send(&actor, &body).await.map(drop) }
-            },
-        )
-        .await
-    };
+    let open = load::open_loop(
+        settings.rate,
+        Duration::from_secs_f64(settings.rate_secs),
+        move |n| rest_op(n),
+    )
+    .await;
     api.delete_actor(&actor).await?;
 
     let mut rows = Vec::new();
