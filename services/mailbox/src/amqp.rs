@@ -36,6 +36,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// is merely carried in several frames.
 const FRAME_MAX: u32 = 16 * 1024;
 
+/// How long one broker round trip (open a channel, declare, publish and confirm, ...) may
+/// take. A broker that accepted the connection but no longer answers would otherwise hold the
+/// caller forever; past this the link counts as broken and the next call makes a new one.
+const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// How long a consumer keeps trying to resubscribe before `next` reports the error.
 const RESUBSCRIBE_FOR: Duration = Duration::from_secs(60);
 
@@ -163,6 +168,35 @@ impl Shared {
         MailboxError::Backend(self.url.scrub(format!("{what}: {e}")))
     }
 
+    /// Awaits one broker round trip, at most [`ROUND_TRIP_TIMEOUT`]: the outer error is the
+    /// timeout, the inner one the broker's answer (some callers tell "not found" apart).
+    async fn answer<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, lapin::Error>>,
+    ) -> Result<Result<T, lapin::Error>, MailboxError> {
+        match tokio::time::timeout(ROUND_TRIP_TIMEOUT, call).await {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                tracing::warn!(url = %self.url.shown, what, "the broker did not answer; dropping the link");
+                self.set_link(None);
+                self.declared().clear();
+                Err(self.err(what, "the broker did not answer in time"))
+            }
+        }
+    }
+
+    /// [`Self::answer`] with the broker's error made a [`MailboxError`] too.
+    async fn round_trip<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, lapin::Error>>,
+    ) -> Result<T, MailboxError> {
+        self.answer(what, call)
+            .await?
+            .map_err(|e| self.err(what, e))
+    }
+
     fn declared(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.declared.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -237,14 +271,14 @@ impl Shared {
     }
 
     async fn publisher(&self, conn: &Connection) -> Result<Channel, MailboxError> {
-        let channel = conn
-            .create_channel()
-            .await
-            .map_err(|e| self.err("open channel", e))?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| self.err("confirm select", e))?;
+        let channel = self
+            .round_trip("open channel", conn.create_channel())
+            .await?;
+        self.round_trip(
+            "confirm select",
+            channel.confirm_select(ConfirmSelectOptions::default()),
+        )
+        .await?;
         Ok(channel)
     }
 
@@ -252,24 +286,20 @@ impl Shared {
     /// passive declare) does not break the publishing channel.
     async fn scratch(&self) -> Result<Channel, MailboxError> {
         let link = self.link().await?;
-        link.conn
-            .create_channel()
+        self.round_trip("open channel", link.conn.create_channel())
             .await
-            .map_err(|e| self.err("open channel", e))
     }
 
     async fn declare(&self, channel: &Channel, queue: &str) -> Result<(), MailboxError> {
-        channel
-            .queue_declare(
-                queue.into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| self.err("declare queue", e))?;
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        self.round_trip(
+            "declare queue",
+            channel.queue_declare(queue.into(), durable, FieldTable::default()),
+        )
+        .await?;
         self.declared().insert(queue.to_owned());
         Ok(())
     }
@@ -283,11 +313,9 @@ impl Shared {
         create: bool,
     ) -> Result<Option<Subscription>, MailboxError> {
         let link = self.link().await?;
-        let channel = link
-            .conn
-            .create_channel()
-            .await
-            .map_err(|e| self.err("open channel", e))?;
+        let channel = self
+            .round_trip("open channel", link.conn.create_channel())
+            .await?;
         if create {
             self.declare(&channel, queue).await?;
         } else {
@@ -295,33 +323,30 @@ impl Shared {
                 passive: true,
                 ..QueueDeclareOptions::default()
             };
-            match channel
-                .queue_declare(queue.into(), passive, FieldTable::default())
-                .await
-            {
+            let checked = channel.queue_declare(queue.into(), passive, FieldTable::default());
+            match self.answer("check queue", checked).await? {
                 Ok(_) => {}
                 Err(e) if is_not_found(&e) => return Ok(None),
                 Err(e) => return Err(self.err("check queue", e)),
             }
         }
-        channel
-            .basic_qos(prefetch, BasicQosOptions::default())
-            .await
-            .map_err(|e| self.err("set prefetch", e))?;
+        self.round_trip(
+            "set prefetch",
+            channel.basic_qos(prefetch, BasicQosOptions::default()),
+        )
+        .await?;
         let tag = format!(
             "abaco-{}-{}",
             std::process::id(),
             self.next_tag.fetch_add(1, Ordering::Relaxed)
         );
-        let stream = channel
-            .basic_consume(
-                queue.into(),
-                tag.as_str().into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| self.err("consume", e))?;
+        let consume = channel.basic_consume(
+            queue.into(),
+            tag.as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        );
+        let stream = self.round_trip("consume", consume).await?;
         Ok(Some(Subscription {
             _conn: link.conn,
             _channel: channel,
@@ -349,23 +374,23 @@ impl Mailboxes for AmqpMailboxes {
             if !s.declared().contains(&queue) {
                 s.declare(&link.publisher, &queue).await?;
             }
-            let confirm = link
-                .publisher
-                .basic_publish(
-                    "".into(),
-                    queue.as_str().into(),
-                    // Mandatory: an unroutable message comes back instead of vanishing.
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..BasicPublishOptions::default()
-                    },
-                    &message,
-                    BasicProperties::default().with_delivery_mode(2),
-                )
-                .await
-                .map_err(|e| s.err("publish", e))?
-                .await
-                .map_err(|e| s.err("publish confirm", e))?;
+            let publish = async {
+                link.publisher
+                    .basic_publish(
+                        "".into(),
+                        queue.as_str().into(),
+                        // Mandatory: an unroutable message comes back instead of vanishing.
+                        BasicPublishOptions {
+                            mandatory: true,
+                            ..BasicPublishOptions::default()
+                        },
+                        &message,
+                        BasicProperties::default().with_delivery_mode(2),
+                    )
+                    .await?
+                    .await
+            };
+            let confirm = s.round_trip("publish", publish).await?;
             match confirm {
                 Confirmation::Ack(None) => return Ok(()),
                 Confirmation::Ack(Some(_)) => {
@@ -385,14 +410,9 @@ impl Mailboxes for AmqpMailboxes {
             passive: true,
             ..QueueDeclareOptions::default()
         };
-        match channel
-            .queue_declare(
-                self.shared.queue(actor_id).as_str().into(),
-                passive,
-                FieldTable::default(),
-            )
-            .await
-        {
+        let queue = self.shared.queue(actor_id);
+        let checked = channel.queue_declare(queue.as_str().into(), passive, FieldTable::default());
+        match self.shared.answer("queue depth", checked).await? {
             Ok(q) => Ok(u64::from(q.message_count())),
             Err(e) if is_not_found(&e) => Ok(0),
             Err(e) => Err(self.shared.err("queue depth", e)),
@@ -401,13 +421,9 @@ impl Mailboxes for AmqpMailboxes {
 
     async fn purge(&self, actor_id: &str) -> Result<u64, MailboxError> {
         let channel = self.shared.scratch().await?;
-        match channel
-            .queue_purge(
-                self.shared.queue(actor_id).as_str().into(),
-                QueuePurgeOptions::default(),
-            )
-            .await
-        {
+        let queue = self.shared.queue(actor_id);
+        let purged = channel.queue_purge(queue.as_str().into(), QueuePurgeOptions::default());
+        match self.shared.answer("purge queue", purged).await? {
             Ok(n) => Ok(u64::from(n)),
             Err(e) if is_not_found(&e) => Ok(0),
             Err(e) => Err(self.shared.err("purge queue", e)),
@@ -418,10 +434,8 @@ impl Mailboxes for AmqpMailboxes {
         let queue = self.shared.queue(actor_id);
         self.shared.declared().remove(&queue);
         let channel = self.shared.scratch().await?;
-        match channel
-            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-            .await
-        {
+        let deleted = channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default());
+        match self.shared.answer("delete queue", deleted).await? {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(self.shared.err("delete queue", e)),
@@ -551,20 +565,27 @@ struct AmqpAcker {
 impl Acker for AmqpAcker {
     async fn ack(mut self: Box<Self>) -> Result<(), MailboxError> {
         let acker = self.acker.take().ok_or(MailboxError::Closed)?;
-        acker
-            .ack(BasicAckOptions::default())
-            .await
-            .map(drop)
-            .map_err(|e| MailboxError::Backend(format!("ack: {e}")))
+        settled("ack", acker.ack(BasicAckOptions::default())).await
     }
 
     async fn reject(mut self: Box<Self>, requeue: bool) -> Result<(), MailboxError> {
         let acker = self.acker.take().ok_or(MailboxError::Closed)?;
-        acker
-            .reject(BasicRejectOptions { requeue })
-            .await
-            .map(drop)
-            .map_err(|e| MailboxError::Backend(format!("reject: {e}")))
+        settled("reject", acker.reject(BasicRejectOptions { requeue })).await
+    }
+}
+
+/// An ack or reject, bounded like every broker round trip: a delivery left unsettled comes
+/// back when its channel closes, so giving up on the answer loses nothing.
+async fn settled(
+    what: &str,
+    call: impl Future<Output = Result<bool, lapin::Error>>,
+) -> Result<(), MailboxError> {
+    match tokio::time::timeout(ROUND_TRIP_TIMEOUT, call).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(MailboxError::Backend(format!("{what}: {e}"))),
+        Err(_) => Err(MailboxError::Backend(format!(
+            "{what}: the broker did not answer in time"
+        ))),
     }
 }
 
