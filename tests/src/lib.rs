@@ -2,7 +2,7 @@
 //! process per component against Redis and RabbitMQ), on free loopback ports, and talks to it
 //! over REST. Every scenario in `tests/tests/` runs once per backend.
 
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod api;
 mod platform;

@@ -32,6 +32,10 @@ pub struct Platform {
     service_addrs: Vec<SocketAddr>,
     namespace: String,
     data_dir: tempfile::TempDir,
+    /// One file per component, holding what it (and the workers it started) wrote to stderr:
+    /// shown when a test fails, so that a failure's own message is not buried under the
+    /// warnings its faults are expected to cause.
+    log_dir: tempfile::TempDir,
     children: Vec<Child>,
     redis_url: String,
     amqp_url: String,
@@ -95,6 +99,7 @@ impl Platform {
             service_addrs,
             namespace,
             data_dir: tempfile::tempdir().unwrap(),
+            log_dir: tempfile::tempdir().unwrap(),
             children: Vec::new(),
             redis_url,
             amqp_url,
@@ -110,10 +115,7 @@ impl Platform {
             .arg(subcommand)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env(
-                "ABACO_LOG",
-                std::env::var("ABACO_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("ABACO_LOG", log_level())
             .env("ABACO_HTTP_ADDR", self.http_addr.to_string())
             .env("ABACO_DATA_DIR", self.data_dir.path())
             .env("ABACO_NAMESPACE", &self.namespace)
@@ -125,8 +127,45 @@ impl Platform {
             .env("ABACO_ADMINS", "[root]")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(self.log_file(subcommand));
         command
+    }
+
+    /// The component's log, appended to across restarts.
+    fn log_file(&self, component: &str) -> Stdio {
+        let path = self.log_dir.path().join(format!("{component}.log"));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_or_else(|_| Stdio::inherit(), Stdio::from)
+    }
+
+    /// The last `lines` lines each component logged, headed by its name.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.log_dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .collect();
+        files.sort();
+        let mut tail = String::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let all: Vec<&str> = text.lines().collect();
+            let name = file.file_stem().unwrap_or_default().to_string_lossy();
+            tail.push_str(&format!(
+                "--- {name}: last {} of {} lines\n",
+                lines.min(all.len()),
+                all.len()
+            ));
+            for line in &all[all.len().saturating_sub(lines)..] {
+                tail.push_str(line);
+                tail.push('\n');
+            }
+        }
+        tail
     }
 
     fn spawn_all(&mut self) {
@@ -295,6 +334,13 @@ impl Platform {
 impl Drop for Platform {
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "the platform's logs (ABACO_LOG={}):\n{}",
+                log_level(),
+                self.log_tail(40)
+            );
+        }
         // Containers a killed platform left running are no test's business any more.
         let listed = Command::new("docker")
             .args(["ps", "-aq", "--filter"])
@@ -313,6 +359,11 @@ impl Drop for Platform {
             }
         }
     }
+}
+
+/// What the platform's processes log: `ABACO_LOG`, else warnings and errors.
+fn log_level() -> String {
+    std::env::var("ABACO_LOG").unwrap_or_else(|_| "warn".into())
 }
 
 /// The distributed platform's processes, in start order.
