@@ -39,7 +39,7 @@ const FRAME_MAX: u32 = 16 * 1024;
 /// How long one broker round trip (open a channel, declare, publish and confirm, ...) may
 /// take. A broker that accepted the connection but no longer answers would otherwise hold the
 /// caller forever; past this the link counts as broken and the next call makes a new one.
-const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(15);
+pub const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How long a consumer keeps trying to resubscribe before `next` reports the error.
 const RESUBSCRIBE_FOR: Duration = Duration::from_secs(60);
@@ -61,6 +61,7 @@ struct Shared {
     /// Queues declared on the current connection, so publish declares each once.
     declared: Mutex<HashSet<String>>,
     next_tag: AtomicU64,
+    round_trip_timeout: Duration,
 }
 
 impl std::fmt::Debug for Shared {
@@ -140,6 +141,16 @@ impl AmqpMailboxes {
     /// Connects to the broker at `url`; queues are named `{prefix}{actor_id}`, so several
     /// platforms or test runs can share one broker.
     pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, MailboxError> {
+        Self::connect_with_timeout(url, prefix, ROUND_TRIP_TIMEOUT).await
+    }
+
+    /// [`Self::connect_with_prefix`], giving up on any broker round trip after
+    /// `round_trip_timeout` instead of [`ROUND_TRIP_TIMEOUT`].
+    pub async fn connect_with_timeout(
+        url: &str,
+        prefix: &str,
+        round_trip_timeout: Duration,
+    ) -> Result<Self, MailboxError> {
         let shared = Arc::new(Shared {
             url: Secret::new(url),
             prefix: prefix.to_owned(),
@@ -147,6 +158,7 @@ impl AmqpMailboxes {
             reconnecting: tokio::sync::Mutex::new(()),
             declared: Mutex::new(HashSet::new()),
             next_tag: AtomicU64::new(1),
+            round_trip_timeout,
         });
         // Fail early on a wrong URL or an unreachable broker.
         shared.link().await?;
@@ -168,14 +180,14 @@ impl Shared {
         MailboxError::Backend(self.url.scrub(format!("{what}: {e}")))
     }
 
-    /// Awaits one broker round trip, at most [`ROUND_TRIP_TIMEOUT`]: the outer error is the
+    /// Awaits one broker round trip, at most `round_trip_timeout`: the outer error is the
     /// timeout, the inner one the broker's answer (some callers tell "not found" apart).
     async fn answer<T>(
         &self,
         what: &str,
         call: impl Future<Output = Result<T, lapin::Error>>,
     ) -> Result<Result<T, lapin::Error>, MailboxError> {
-        match tokio::time::timeout(ROUND_TRIP_TIMEOUT, call).await {
+        match tokio::time::timeout(self.round_trip_timeout, call).await {
             Ok(answer) => Ok(answer),
             Err(_) => {
                 tracing::warn!(url = %self.url.shown, what, "the broker did not answer; dropping the link");
@@ -254,7 +266,7 @@ impl Shared {
                     .map_err(|e: String| self.err("amqp url", e))?;
                 uri.query.frame_max.get_or_insert(FRAME_MAX);
                 let conn = tokio::time::timeout(
-                    CONNECT_TIMEOUT,
+                    CONNECT_TIMEOUT.min(self.round_trip_timeout),
                     Connection::connect_uri(uri, ConnectionProperties::default()),
                 )
                 .await
@@ -537,6 +549,7 @@ impl Consumer for AmqpConsumer {
                         body: Bytes::from(d.data),
                         redelivered: d.redelivered,
                         acker: Box::new(AmqpAcker {
+                            timeout: self.shared.round_trip_timeout,
                             acker: Some(d.acker),
                         }),
                     }));
@@ -558,6 +571,7 @@ impl Consumer for AmqpConsumer {
 /// than leaving it held (and counted against prefetch) until the channel closes.
 #[derive(Debug)]
 struct AmqpAcker {
+    timeout: Duration,
     acker: Option<lapin::Acker>,
 }
 
@@ -565,12 +579,13 @@ struct AmqpAcker {
 impl Acker for AmqpAcker {
     async fn ack(mut self: Box<Self>) -> Result<(), MailboxError> {
         let acker = self.acker.take().ok_or(MailboxError::Closed)?;
-        settled("ack", acker.ack(BasicAckOptions::default())).await
+        settled("ack", self.timeout, acker.ack(BasicAckOptions::default())).await
     }
 
     async fn reject(mut self: Box<Self>, requeue: bool) -> Result<(), MailboxError> {
         let acker = self.acker.take().ok_or(MailboxError::Closed)?;
-        settled("reject", acker.reject(BasicRejectOptions { requeue })).await
+        let reject = acker.reject(BasicRejectOptions { requeue });
+        settled("reject", self.timeout, reject).await
     }
 }
 
@@ -578,9 +593,10 @@ impl Acker for AmqpAcker {
 /// back when its channel closes, so giving up on the answer loses nothing.
 async fn settled(
     what: &str,
+    timeout: Duration,
     call: impl Future<Output = Result<bool, lapin::Error>>,
 ) -> Result<(), MailboxError> {
-    match tokio::time::timeout(ROUND_TRIP_TIMEOUT, call).await {
+    match tokio::time::timeout(timeout, call).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(MailboxError::Backend(format!("{what}: {e}"))),
         Err(_) => Err(MailboxError::Backend(format!(

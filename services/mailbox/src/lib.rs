@@ -11,7 +11,7 @@ use std::sync::Arc;
 use abaco::mailbox::{MailboxError, Mailboxes};
 use abaco::settings::{Backend, Settings};
 
-pub use amqp::{AmqpMailboxes, DEFAULT_PREFIX};
+pub use amqp::{AmqpMailboxes, DEFAULT_PREFIX, ROUND_TRIP_TIMEOUT};
 pub use file::FileMailboxes;
 
 /// Opens the mailboxes the settings ask for: a file under `data_dir` when embedded, the
