@@ -227,6 +227,12 @@ impl Platform {
     /// (processes it started, such as a spawner's workers, go on), and starts a new one on the
     /// same address. Does not wait for it: its peers find it when it is up.
     pub fn restart_component(&mut self, component: &str) {
+        self.kill_component(component);
+        self.start_component(component);
+    }
+
+    /// Kills the `component` process of a distributed platform with SIGKILL and leaves it down.
+    pub fn kill_component(&mut self, component: &str) {
         assert_eq!(
             self.kind,
             BackendKind::Distributed,
@@ -241,8 +247,21 @@ impl Platform {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Starts the `component` process of a distributed platform on its address. Does not wait
+    /// for it.
+    pub fn start_component(&mut self, component: &str) {
         let child = self.distributed_command(component).spawn().unwrap();
         self.children.push(child);
+    }
+
+    /// The address the distributed `component` serves gRPC on.
+    pub fn component_addr(&self, component: &str) -> Option<SocketAddr> {
+        let index = ["registration", "messages", "admin", "spawner"]
+            .iter()
+            .position(|name| *name == component)?;
+        self.service_addrs.get(index).copied()
     }
 
     /// Waits until the REST API answers and the gRPC endpoints accept connections.

@@ -648,3 +648,54 @@ async fn embedded_up_killed_with_messages_queued() {
         &dead_workers,
     );
 }
+
+// The messages service down while the gateway and the rest run: sends are refused with a 503
+// that names no address, reads still work, and sends are accepted again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_service_down_refuses_sends_until_it_is_back() {
+    let mut platform = Platform::start(BackendKind::Distributed).await;
+    let actor = {
+        let answer = platform
+            .api
+            .post(
+                "/actors",
+                &json!({"image": "abaco/sample-sleep", "minWorkers": 0}),
+            )
+            .await
+            .unwrap();
+        answer.ok()["id"].as_str().unwrap().to_string()
+    };
+    let messages_addr = platform.component_addr("messages").unwrap().to_string();
+    platform.kill_component("messages");
+
+    let mut down = Sent::default();
+    down.send(&platform.api, &actor, "0").await;
+    assert!(
+        down.accepted.is_empty(),
+        "accepted with no messages service"
+    );
+    let refusal = &down.refused[0];
+    assert!(
+        refusal.starts_with("503 "),
+        "a send with the messages service down answers 503: {refusal}"
+    );
+    assert!(
+        !refusal.contains(&messages_addr) && !refusal.contains("127.0.0.1"),
+        "the refusal names an address: {refusal}"
+    );
+    let read = platform.api.get(&format!("/actors/{actor}")).await.unwrap();
+    assert_eq!(read.status, 200, "reads go to registration, which is up");
+
+    platform.start_component("messages");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut back = Sent::default();
+    while back.accepted.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "sends still refused 30 s after the messages service came back: {:?}",
+            back.refusals()
+        );
+        back.send(&platform.api, &actor, "0").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
