@@ -72,12 +72,7 @@ impl Records {
             )
             .await
             .map(|_| ())
-            .map_err(|e| match e {
-                StoreError::Conflict => {
-                    AbacoError::Conflict(format!("{} {key} exists", table.name()))
-                }
-                other => other.into(),
-            })
+            .map_err(|e| key_taken(table, key, e))
     }
 
     /// Writes a new record provided the record `guard_key` of `guard_table` exists, in one
@@ -101,12 +96,7 @@ impl Records {
                 guard_key,
             )
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict => {
-                    AbacoError::Conflict(format!("{} {key} exists", table.name()))
-                }
-                other => other.into(),
-            })?;
+            .map_err(|e| key_taken(table, key, e))?;
         guard
             .map(|found| decode(guard_table, guard_key, &found.value))
             .transpose()
@@ -284,6 +274,14 @@ impl Records {
 /// Whether `caller` may address `actor`: its owner, or one of `admins`.
 pub fn may_address(actor: &pb::Actor, caller: &str, admins: &[String]) -> bool {
     actor.owner == caller || admins.iter().any(|admin| admin == caller)
+}
+
+/// A store error of an insert, with a conflict said as the key being taken.
+fn key_taken(table: Table, key: &str, error: StoreError) -> AbacoError {
+    match error {
+        StoreError::Conflict => AbacoError::Conflict(format!("{} {key} exists", table.name())),
+        other => other.into(),
+    }
 }
 
 fn table_kind(table: Table) -> &'static str {
