@@ -186,26 +186,22 @@ impl Platform {
 
     /// The command that starts one component of the distributed platform, on its own address.
     fn distributed_command(&self, component: &str) -> Command {
-        let [registration, messages, admin, spawner] = [0, 1, 2, 3].map(|i| self.service_addrs[i]);
+        let url = |service: &str| format!("http://{}", self.component_addr(service).unwrap());
         let mut command = self.command(component);
         match component {
             "gateway" => {
                 command
-                    .env("ABACO_REGISTRATION_URL", format!("http://{registration}"))
-                    .env("ABACO_MESSAGES_URL", format!("http://{messages}"))
-                    .env("ABACO_ADMIN_URL", format!("http://{admin}"));
+                    .env("ABACO_REGISTRATION_URL", url("registration"))
+                    .env("ABACO_MESSAGES_URL", url("messages"))
+                    .env("ABACO_ADMIN_URL", url("admin"));
             }
             "health" => {
                 command.env("ABACO_BACKEND", "distributed");
             }
-            _ => {
-                let addr = match component {
-                    "registration" => registration,
-                    "messages" => messages,
-                    "admin" => admin,
-                    "spawner" => spawner,
-                    other => panic!("no distributed component {other:?}"),
-                };
+            other => {
+                let addr = self
+                    .component_addr(other)
+                    .unwrap_or_else(|| panic!("no distributed component {other:?}"));
                 command
                     .env("ABACO_BACKEND", "distributed")
                     .env("ABACO_GRPC_ADDR", addr.to_string());
@@ -256,7 +252,8 @@ impl Platform {
         self.children.push(child);
     }
 
-    /// The address the distributed `component` serves gRPC on.
+    /// The address the distributed `component` serves gRPC on (`service_addrs` holds them in
+    /// this order).
     pub fn component_addr(&self, component: &str) -> Option<SocketAddr> {
         let index = ["registration", "messages", "admin", "spawner"]
             .iter()

@@ -22,6 +22,7 @@ use std::{
 
 use abaco_tests::{
     Api, BackendKind, Platform, PrivateRabbit, PrivateRedis, amqp_url, kill_9, redis_url,
+    steps::{eventually, register},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -654,17 +655,11 @@ async fn embedded_up_killed_with_messages_queued() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_service_down_refuses_sends_until_it_is_back() {
     let mut platform = Platform::start(BackendKind::Distributed).await;
-    let actor = {
-        let answer = platform
-            .api
-            .post(
-                "/actors",
-                &json!({"image": "abaco/sample-sleep", "minWorkers": 0}),
-            )
-            .await
-            .unwrap();
-        answer.ok()["id"].as_str().unwrap().to_string()
-    };
+    let actor = register(
+        &platform.api,
+        json!({"image": "abaco/sample-sleep", "minWorkers": 0}),
+    )
+    .await;
     let messages_addr = platform.component_addr("messages").unwrap().to_string();
     platform.kill_component("messages");
 
@@ -687,15 +682,14 @@ async fn messages_service_down_refuses_sends_until_it_is_back() {
     assert_eq!(read.status, 200, "reads go to registration, which is up");
 
     platform.start_component("messages");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut back = Sent::default();
-    while back.accepted.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "sends still refused 30 s after the messages service came back: {:?}",
-            back.refusals()
-        );
-        back.send(&platform.api, &actor, "0").await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "a send to be accepted once the messages service is back",
+        || async {
+            let mut attempt = Sent::default();
+            attempt.send(&platform.api, &actor, "0").await;
+            attempt.accepted.pop()
+        },
+    )
+    .await;
 }
