@@ -16,6 +16,18 @@ pub enum Backend {
     Distributed,
 }
 
+/// Where `abaco gateway` finds the messages service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum GatewayMessages {
+    /// The messages service at `messages_url`, over gRPC.
+    #[default]
+    Remote,
+    /// An instance of the messages service inside the gateway process, on the distributed
+    /// backend: a REST send then costs no gRPC hop between processes (BENCHMARKS.md).
+    InProcess,
+}
+
 /// Case of field names in REST answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -54,6 +66,8 @@ pub struct Settings {
     pub messages_url: Option<String>,
     /// gRPC endpoint of the admin service, for the gateway (default: `grpc_addr`).
     pub admin_url: Option<String>,
+    /// Whether `abaco gateway` calls the messages service at `messages_url` or hosts one.
+    pub gateway_messages: GatewayMessages,
     /// Field-name case of REST answers.
     pub case: Case,
     /// Largest accepted REST request body, in bytes.
@@ -92,6 +106,7 @@ impl Default for Settings {
             registration_url: None,
             messages_url: None,
             admin_url: None,
+            gateway_messages: GatewayMessages::Remote,
             case: Case::Camel,
             max_body_bytes: 1024 * 1024,
             default_user: "anonymous".into(),

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use abaco::{
     grpc_server::GrpcEndpoint,
-    settings::{Backend, Settings},
+    settings::{Backend, GatewayMessages, Settings},
 };
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -47,8 +47,17 @@ fn require_distributed(settings: &Settings) -> anyhow::Result<()> {
 /// `abaco gateway`.
 pub async fn gateway(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let http = bind(settings.http_addr, "the REST gateway").await?;
-    let gateway = abaco_gateway::Gateway::connect(settings)?;
-    tracing::info!(http = %http.local_addr()?, "gateway is up");
+    let mut services = abaco_gateway::Services::connect(settings)?;
+    if settings.gateway_messages == GatewayMessages::InProcess {
+        anyhow::ensure!(
+            settings.backend == Backend::Distributed,
+            "gateway_messages = in-process needs the distributed backend (--backend distributed)"
+        );
+        let backends = Backends::open(settings).await?;
+        services.messages = abaco_gateway::transport(backends.messages(settings).into_server());
+    }
+    let gateway = abaco_gateway::Gateway::new(settings, services)?;
+    tracing::info!(http = %http.local_addr()?, messages = ?settings.gateway_messages, "gateway is up");
     abaco_gateway::serve(http, gateway, stop.cancelled_owned())
         .await
         .context("serving REST")

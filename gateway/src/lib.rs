@@ -82,7 +82,7 @@ impl std::error::Error for TransportError {
     }
 }
 
-/// The three services, as [`Gateway::with_services`] takes them.
+/// The three services, as [`Gateway::new`] takes them.
 #[derive(Debug, Clone)]
 pub struct Services {
     /// `abaco.v1.Registration`.
@@ -107,48 +107,49 @@ where
     BoxCloneSyncService::new(service.map_err(|e| TransportError(e.into())))
 }
 
-impl Gateway {
-    /// A gateway whose channels connect on first use, so it does not matter which of the
-    /// gateway and the services starts first. Must be called inside a tokio runtime.
+impl Services {
+    /// Channels to the services at the addresses the settings name. They connect on first
+    /// use, so it does not matter which of the gateway and the services starts first. Must be
+    /// called inside a tokio runtime.
     pub fn connect(settings: &Settings) -> Result<Self, GatewayError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(GatewayError::NoRuntime);
         }
+        let url = |own: Option<&String>| settings.service_url(own);
+        Ok(Self {
+            registration: transport(channel(
+                "registration",
+                url(settings.registration_url.as_ref()),
+            )?),
+            messages: transport(channel("messages", url(settings.messages_url.as_ref()))?),
+            admin: transport(channel("admin", url(settings.admin_url.as_ref()))?),
+        })
+    }
+}
+
+impl Gateway {
+    /// A gateway in front of the services the settings name (see [`Services::connect`]).
+    pub fn connect(settings: &Settings) -> Result<Self, GatewayError> {
+        Self::new(settings, Services::connect(settings)?)
+    }
+
+    /// A gateway in front of `services` as given, once the settings it acts on are checked.
+    /// A service may be one of this process (see [`transport`]): `abaco up` hands it all three,
+    /// which saves every request a loopback gRPC round trip.
+    pub fn new(settings: &Settings, services: Services) -> Result<Self, GatewayError> {
         if !abaco::identity::is_valid_user(&settings.default_user) {
             return Err(GatewayError::InvalidDefaultUser(
                 settings.default_user.clone(),
             ));
         }
-        let registration = channel(
-            "registration",
-            settings.service_url(settings.registration_url.as_ref()),
-        )?;
-        let messages = channel(
-            "messages",
-            settings.service_url(settings.messages_url.as_ref()),
-        )?;
-        let admin = channel("admin", settings.service_url(settings.admin_url.as_ref()))?;
-        Ok(Self::with_services(
-            settings,
-            Services {
-                registration: transport(registration),
-                messages: transport(messages),
-                admin: transport(admin),
-            },
-        ))
-    }
-
-    /// A gateway in front of `services` as given: `abaco up` hands it the services of its
-    /// own process, which saves every request a loopback gRPC round trip.
-    pub fn with_services(settings: &Settings, services: Services) -> Self {
-        Self {
+        Ok(Self {
             shared: Arc::new(Shared {
                 registration: RegistrationClient::new(services.registration),
                 messages: MessagesClient::new(services.messages),
                 admin: AdminClient::new(services.admin),
                 settings: settings.clone(),
             }),
-        }
+        })
     }
 
     /// The settings the gateway was built with.

@@ -45,14 +45,14 @@ pub async fn up(settings: Settings, stop: CancellationToken) -> anyhow::Result<(
     let admin = backends.admin(&settings).into_server();
     // The gateway calls the very services the gRPC port serves, in this process: no
     // loopback round trip per request (REST ingest, BENCHMARKS.md).
-    let gateway = abaco_gateway::Gateway::with_services(
+    let gateway = abaco_gateway::Gateway::new(
         &settings,
         Services {
             registration: transport(registration.clone()),
             messages: transport(messages.clone()),
             admin: transport(admin.clone()),
         },
-    );
+    )?;
     let mut endpoint = GrpcEndpoint::default();
     endpoint
         .add(registration)
