@@ -39,6 +39,8 @@ pub struct Platform {
     children: Vec<Child>,
     redis_url: String,
     amqp_url: String,
+    /// Settings every component gets on top of the suite's own.
+    extra_env: Vec<(String, String)>,
 }
 
 /// The `abaco` binary under test: `ABACO_BIN`, else the workspace's debug build.
@@ -85,6 +87,25 @@ impl Platform {
     /// Starts a platform whose distributed components use this Redis and this RabbitMQ
     /// (e.g. private instances a test may restart), and waits until its REST API answers.
     pub async fn start_with_urls(kind: BackendKind, redis_url: String, amqp_url: String) -> Self {
+        Self::launch(kind, redis_url, amqp_url, Vec::new()).await
+    }
+
+    /// Starts a platform whose components all get these `ABACO_*` settings besides the
+    /// suite's own, and waits until its REST API answers.
+    pub async fn start_with_settings(kind: BackendKind, settings: &[(&str, &str)]) -> Self {
+        let settings = settings
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        Self::launch(kind, redis_url(), amqp_url(), settings).await
+    }
+
+    async fn launch(
+        kind: BackendKind,
+        redis_url: String,
+        amqp_url: String,
+        extra_env: Vec<(String, String)>,
+    ) -> Self {
         let namespace = format!("test{}", rand::random::<u32>());
         let http_addr = free_addr();
         let service_addrs = match kind {
@@ -103,6 +124,7 @@ impl Platform {
             children: Vec::new(),
             redis_url,
             amqp_url,
+            extra_env,
         };
         platform.spawn_all();
         platform.wait_ready().await;
@@ -128,6 +150,7 @@ impl Platform {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(self.log_file(subcommand));
+        command.envs(self.extra_env.iter().map(|(name, value)| (name, value)));
         command
     }
 

@@ -22,7 +22,7 @@ use std::{
 
 use abaco_tests::{
     Api, BackendKind, Platform, PrivateRabbit, PrivateRedis, amqp_url, kill_9, redis_url,
-    steps::{eventually, register},
+    steps::{eventually, finished, logs_of, register, send},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -692,4 +692,39 @@ async fn messages_service_down_refuses_sends_until_it_is_back() {
         },
     )
     .await;
+}
+
+/// With `gateway_messages = in-process` the gateway hosts its own instance of the messages
+/// service: REST sends, counts and results go on with the messages process gone (gRPC
+/// clients of that process are what lose it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_hosting_messages_serves_rest_sends_without_the_messages_process() {
+    let mut platform = Platform::start_with_settings(
+        BackendKind::Distributed,
+        &[
+            ("ABACO_GATEWAY_MESSAGES", "in-process"),
+            ("ABACO_BACKEND", "distributed"),
+        ],
+    )
+    .await;
+    let api = &platform.api;
+    let actor = register(api, json!({"image": "abaco/sample-echo"})).await;
+    let before = send(api, &actor, "", "text/plain", b"before".to_vec()).await;
+    assert_eq!(
+        finished(api, &actor, &before, Duration::from_secs(60)).await["status"],
+        "COMPLETE"
+    );
+
+    platform.kill_component("messages");
+    let api = &platform.api;
+    let after = send(api, &actor, "", "text/plain", b"after".to_vec()).await;
+    let record = finished(api, &actor, &after, Duration::from_secs(60)).await;
+    assert_eq!(record["status"], "COMPLETE", "{record}");
+    let logs = logs_of(api, &actor, &after).await;
+    assert!(
+        logs.contains("MSG=after"),
+        "the run saw its message: {logs}"
+    );
+    let count = api.get(&format!("/actors/{actor}/messages")).await.unwrap();
+    assert_eq!(count.ok()["messages"], 0, "{}", count.text);
 }
