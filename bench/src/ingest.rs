@@ -59,7 +59,7 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
     // The baseline and the platform's two fronts take turns, round after round, so a burst
     // of outside load (or a slow start) weighs on all three alike and the ratios hold.
     let baseline_op: Op = match topology {
-        Topology::Distributed => {
+        Topology::Distributed | Topology::DistributedInGateway => {
             let raw = RawQueueStore::connect(
                 &settings.env.amqp_url,
                 &settings.env.redis_url,
@@ -85,7 +85,7 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
         }
     };
     let baseline_name = match topology {
-        Topology::Distributed => "raw lapin+fred",
+        Topology::Distributed | Topology::DistributedInGateway => "raw lapin+fred",
         Topology::Embedded => "redb store+mailbox in-process",
     };
     let rest_op: Op = {

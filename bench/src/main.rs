@@ -69,7 +69,7 @@ struct Options {
     )]
     amqp_url: String,
     /// Topologies to measure (ingest, exec, cold); memory always measures its own pair.
-    #[arg(long, global = true, value_delimiter = ',', default_values = ["distributed", "embedded"])]
+    #[arg(long, global = true, value_delimiter = ',', default_values = ["distributed", "distributed-in-gateway", "embedded"])]
     topology: Vec<Topology>,
     /// Messages per measured ingest series (baseline, REST, gRPC), split across the rounds.
     #[arg(long, global = true, default_value_t = 20000)]

@@ -20,6 +20,9 @@ pub enum Topology {
     Embedded,
     /// One process per component, against Redis and RabbitMQ.
     Distributed,
+    /// As `distributed`, with the gateway hosting its own messages service
+    /// (`ABACO_GATEWAY_MESSAGES=in-process`): no gRPC hop between processes for a REST send.
+    DistributedInGateway,
 }
 
 impl Topology {
@@ -28,7 +31,13 @@ impl Topology {
         match self {
             Self::Embedded => "embedded",
             Self::Distributed => "distributed",
+            Self::DistributedInGateway => "distributed, messages in gateway",
         }
+    }
+
+    /// Whether its records and messages live in Redis and RabbitMQ.
+    pub fn on_redis(self) -> bool {
+        self != Self::Embedded
     }
 }
 
@@ -87,7 +96,7 @@ impl Platform {
             api: Api::new(http)?,
             messages_addr: match topology {
                 Topology::Embedded => grpc[0],
-                Topology::Distributed => grpc[1],
+                Topology::Distributed | Topology::DistributedInGateway => grpc[1],
             },
             namespace,
             children: Vec::new(),
@@ -102,7 +111,7 @@ impl Platform {
                 up.env("ABACO_GRPC_ADDR", grpc[0].to_string());
                 spawned.push(("up".to_string(), up));
             }
-            Topology::Distributed => {
+            Topology::Distributed | Topology::DistributedInGateway => {
                 for component in COMPONENTS {
                     let mut cmd = base(component);
                     cmd.env("ABACO_BACKEND", "distributed");
@@ -111,6 +120,9 @@ impl Platform {
                             cmd.env("ABACO_REGISTRATION_URL", format!("http://{}", grpc[0]))
                                 .env("ABACO_MESSAGES_URL", format!("http://{}", grpc[1]))
                                 .env("ABACO_ADMIN_URL", format!("http://{}", grpc[2]));
+                            if topology == Topology::DistributedInGateway {
+                                cmd.env("ABACO_GATEWAY_MESSAGES", "in-process");
+                            }
                         }
                         "health" => {}
                         other => {
@@ -130,7 +142,7 @@ impl Platform {
         }
         let listening = match topology {
             Topology::Embedded => vec![grpc[0]],
-            Topology::Distributed => grpc,
+            Topology::Distributed | Topology::DistributedInGateway => grpc,
         };
         platform.wait_ready(&listening).await?;
         Ok(platform)
@@ -220,7 +232,7 @@ impl Platform {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
         }
         remove_containers(&self.namespace);
-        if self.topology == Topology::Distributed {
+        if self.topology.on_redis() {
             remove_redis_keys(&self.redis_url, &self.namespace);
         }
     }
