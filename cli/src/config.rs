@@ -95,6 +95,7 @@ mod tests {
     // figment's Jail API returns its large error type by design.
     #![allow(clippy::unwrap_used, clippy::result_large_err)]
     use super::*;
+    use abaco::settings::GatewayMessages;
 
     #[test]
     fn layers_override_in_order() {
@@ -113,6 +114,24 @@ mod tests {
             assert_eq!(settings.grpc_addr.port(), 9002);
             assert_eq!(settings.namespace, "from-file");
             assert_eq!(settings.data_dir, PathBuf::from("/tmp/flag"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn gateway_messages_is_remote_unless_set_and_refuses_other_values() {
+        figment::Jail::expect_with(|jail| {
+            let settings = load(&Overrides::default()).unwrap();
+            assert_eq!(settings.gateway_messages, GatewayMessages::Remote);
+            jail.set_env("ABACO_GATEWAY_MESSAGES", "in-process");
+            let settings = load(&Overrides::default()).unwrap();
+            assert_eq!(settings.gateway_messages, GatewayMessages::InProcess);
+            jail.set_env("ABACO_GATEWAY_MESSAGES", "local");
+            let error = format!("{:#}", load(&Overrides::default()).unwrap_err());
+            assert!(
+                error.contains("local") && error.contains("in-process"),
+                "{error}"
+            );
             Ok(())
         });
     }
