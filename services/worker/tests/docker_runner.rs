@@ -270,7 +270,7 @@ async fn a_missing_image_is_named_in_the_error() {
 }
 
 #[tokio::test]
-async fn remove_orphans_removes_only_what_keep_rejects() {
+async fn remove_orphans_removes_only_what_keep_rejects_and_is_old_enough() {
     let runner = runner().await;
     let mut specs = Vec::new();
     let mut runs = Vec::new();
@@ -293,8 +293,15 @@ async fn remove_orphans_removes_only_what_keep_rejects() {
         }
     }
     let keep = specs[0].clone();
+    let filters = [format!("{LABEL_WORKER}={worker}")];
+    let young = runner
+        .remove_orphans(&filters, Duration::from_secs(600), |_| false)
+        .await
+        .unwrap();
+    assert_eq!(young, 0, "containers younger than min_age are left alone");
+    assert_eq!(containers_labelled(&runner, &specs[1]).await, 1);
     let removed = runner
-        .remove_orphans(&[format!("{LABEL_WORKER}={worker}")], |labels| {
+        .remove_orphans(&filters, Duration::ZERO, |labels| {
             labels.get(LABEL_EXECUTION) == Some(&keep)
         })
         .await

@@ -188,10 +188,12 @@ impl DockerRunner {
     }
 
     /// Force-removes containers matching every Docker label filter of `label_filters` (e.g.
-    /// `org.abaco.worker=...`) whose labels `keep` rejects; how many went.
+    /// `org.abaco.worker=...`) whose labels `keep` rejects, leaving alone those created less
+    /// than `min_age` ago (by the Docker host's clock, to the second); how many went.
     pub async fn remove_orphans(
         &self,
         label_filters: &[String],
+        min_age: Duration,
         keep: impl Fn(&HashMap<String, String>) -> bool,
     ) -> Result<usize, RunError> {
         let filters = HashMap::from([(
@@ -207,7 +209,7 @@ impl DockerRunner {
             let (Some(id), labels) = (container.id, container.labels.unwrap_or_default()) else {
                 continue;
             };
-            if keep(&labels) {
+            if keep(&labels) || container.created.is_some_and(|c| younger_than(c, min_age)) {
                 continue;
             }
             let options = RemoveContainerOptionsBuilder::default().force(true).build();
@@ -498,6 +500,12 @@ impl Drop for RemoveOnDrop {
             });
         }
     }
+}
+
+/// Whether a container created at `created` (Unix seconds) is younger than `age` now.
+fn younger_than(created: i64, age: Duration) -> bool {
+    let now = Utc::now().timestamp();
+    now.saturating_sub(created) < i64::try_from(age.as_secs()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
