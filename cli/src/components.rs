@@ -36,23 +36,25 @@ pub async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("{what} cannot listen on {addr}"))
 }
 
-fn require_distributed(settings: &Settings) -> anyhow::Result<()> {
+/// Refuses the embedded backend for `what` (a component on its own, or a setting that
+/// makes one process reach the shared backend).
+fn require_distributed(settings: &Settings, what: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         settings.backend == Backend::Distributed,
-        "a component on its own needs the distributed backend (--backend distributed): the embedded one lives in one process (`abaco up`)"
+        "{what} needs the distributed backend (--backend distributed): the embedded one lives in one process (`abaco up`)"
     );
     Ok(())
 }
+
+/// What [`require_distributed`] names for a component run as a process of its own.
+const ON_ITS_OWN: &str = "a component on its own";
 
 /// `abaco gateway`.
 pub async fn gateway(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let http = bind(settings.http_addr, "the REST gateway").await?;
     let mut services = abaco_gateway::Services::connect(settings)?;
     if settings.gateway_messages == GatewayMessages::InProcess {
-        anyhow::ensure!(
-            settings.backend == Backend::Distributed,
-            "gateway_messages = in-process needs the distributed backend (--backend distributed)"
-        );
+        require_distributed(settings, "gateway_messages = in-process")?;
         let backends = Backends::open(settings).await?;
         services.messages = abaco_gateway::transport(backends.messages(settings).into_server());
     }
@@ -69,7 +71,7 @@ pub async fn service(
     settings: &Settings,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    require_distributed(settings)?;
+    require_distributed(settings, ON_ITS_OWN)?;
     let grpc = bind(settings.grpc_addr, "the gRPC service").await?;
     let backends = Backends::open(settings).await?;
     let mut endpoint = GrpcEndpoint::default();
@@ -89,7 +91,7 @@ pub async fn worker(
     worker_id: &str,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    require_distributed(settings)?;
+    require_distributed(settings, ON_ITS_OWN)?;
     let backends = Backends::open(settings).await?;
     let host = backends.worker_host(settings, backends::docker().await?);
     host.run(actor_id, worker_id, stop)
@@ -100,7 +102,7 @@ pub async fn worker(
 /// `abaco health`: the health checks of the platform, with orphan removal on this host's
 /// Docker engine when it is reachable.
 pub async fn health(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
-    require_distributed(settings)?;
+    require_distributed(settings, ON_ITS_OWN)?;
     let backends = Backends::open(settings).await?;
     let docker = match backends::docker().await {
         Ok(docker) => Some(docker),

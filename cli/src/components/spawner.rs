@@ -7,7 +7,7 @@ use abaco_spawner::{Launcher, ProcessLauncher, Registration, SpawnerService, Wor
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use super::{bind, require_distributed};
+use super::{ON_ITS_OWN, bind, require_distributed};
 use crate::backends::{self, Backends};
 
 /// The environment a worker process needs to find what its spawner found.
@@ -74,7 +74,7 @@ pub async fn announce(
 
 /// Runs the spawner until `stop`.
 pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
-    require_distributed(settings)?;
+    require_distributed(settings, ON_ITS_OWN)?;
     let backends = Backends::open(settings).await?;
     // Workers need Docker; finding out now beats every worker failing later.
     backends::docker().await?;
