@@ -11,6 +11,7 @@ pub mod mailbox;
 pub mod names;
 pub mod pb;
 pub mod records;
+pub mod secret;
 pub mod settings;
 pub mod status;
 pub mod store;

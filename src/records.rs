@@ -150,6 +150,37 @@ impl Records {
         )))
     }
 
+    /// Like [`Records::update`], starting from an empty record when there is none; the record
+    /// as stored.
+    pub async fn upsert<M, F>(&self, table: Table, key: &str, mut change: F) -> Result<M>
+    where
+        M: Message + Default,
+        F: FnMut(&mut M) -> Result<bool> + Send,
+    {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let (mut record, expect) = match self.store.get(table, key).await? {
+                Some(found) => (
+                    decode::<M>(table, key, &found.value)?,
+                    Expect::Version(found.version),
+                ),
+                None => (M::default(), Expect::Absent),
+            };
+            if !change(&mut record)? {
+                return Ok(record);
+            }
+            let bytes = Bytes::from(record.encode_to_vec());
+            match self.store.put(table, key, bytes, expect, None).await {
+                Ok(_) => return Ok(record),
+                Err(StoreError::Conflict) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(AbacoError::Conflict(format!(
+            "{} {key} is changing too fast; try again",
+            table.name()
+        )))
+    }
+
     /// Every record whose key starts with `prefix`.
     pub async fn list<M: Message + Default>(&self, table: Table, prefix: &str) -> Result<Vec<M>> {
         self.store
@@ -239,21 +270,6 @@ impl Records {
         Ok(())
     }
 
-    /// An actor that `caller` may use: its owner or one of `admins`. To anyone else it looks
-    /// absent, so that ids of other users' actors do not leak.
-    pub async fn actor_for(
-        &self,
-        actor_id: &str,
-        caller: &str,
-        admins: &[String],
-    ) -> Result<pb::Actor> {
-        let actor = self.actor(actor_id).await?;
-        if !may_address(&actor, caller, admins) {
-            return Err(AbacoError::not_found("actor", actor_id));
-        }
-        Ok(actor)
-    }
-
     /// Removes an actor and everything that belongs to it.
     pub async fn purge_actor(&self, actor_id: &str) -> Result<()> {
         let prefix = format!("{actor_id}/");
@@ -262,18 +278,15 @@ impl Records {
             Table::Logs,
             Table::Results,
             Table::Workers,
+            Table::Nonces,
         ] {
             self.store.delete_prefix(table, &prefix).await?;
         }
+        self.store.delete(Table::Permissions, actor_id).await?;
         self.store.delete(Table::State, actor_id).await?;
         self.store.delete(Table::Actors, actor_id).await?;
         Ok(())
     }
-}
-
-/// Whether `caller` may address `actor`: its owner, or one of `admins`.
-pub fn may_address(actor: &pb::Actor, caller: &str, admins: &[String]) -> bool {
-    actor.owner == caller || admins.iter().any(|admin| admin == caller)
 }
 
 /// A store error of an insert, with a conflict said as the key being taken.
@@ -295,5 +308,8 @@ fn table_kind(table: Table) -> &'static str {
         Table::Spawners => "spawner",
         Table::Leases => "lease",
         Table::Meta => "meta",
+        Table::Permissions => "permissions",
+        Table::Aliases => "alias",
+        Table::Nonces => "nonce",
     }
 }

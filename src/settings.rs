@@ -1,9 +1,41 @@
 //! Settings every component reads. The `abaco` binary fills them in layers: these defaults,
 //! then a TOML file, then `ABACO_*` environment variables, then command-line flags.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// How callers prove who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// The caller names itself in `X-Abaco-User` (else `default_user`): for development on
+    /// one machine only, so every listener must be on loopback.
+    #[default]
+    Header,
+    /// Every call carries a JWT, verified with the keys of the caller's tenant.
+    Jwt,
+}
+
+/// Roles and keys of one tenant.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Users who administer the tenant.
+    pub admins: Vec<String>,
+    /// Users who may set the restricted actor fields.
+    pub privileged: Vec<String>,
+    /// Users whose requests are throttled.
+    pub limited: Vec<String>,
+    /// HS256 secret for this tenant's tokens (besides the platform-wide one).
+    pub jwt_hs256_secret: Option<Secret>,
+    /// PEM public keys (RSA for RS256, EC P-256 for ES256) that sign this tenant's tokens.
+    pub jwt_public_keys: Vec<PathBuf>,
+    /// A JWKS file with this tenant's public keys.
+    pub jwks_file: Option<PathBuf>,
+}
 
 /// Which backend holds records and mailboxes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -58,8 +90,42 @@ pub struct Settings {
     /// Prefix of every Redis key and RabbitMQ queue name, so several platforms (or test runs)
     /// can share one Redis and one broker.
     pub namespace: String,
-    /// Users with administrator rights (privileged actors, platform-wide views).
+    /// How callers are identified: `header` (development on loopback) or `jwt`.
+    pub auth: AuthMode,
+    /// The tenant of callers whose credentials name none (and of everyone in header mode).
+    pub default_tenant: String,
+    /// Administrators of the default tenant.
     pub admins: Vec<String>,
+    /// Privileged users of the default tenant.
+    pub privileged: Vec<String>,
+    /// Limited (throttled) users of the default tenant.
+    pub limited: Vec<String>,
+    /// Requests per minute a limited user may make; more are answered 429.
+    pub limited_requests_per_minute: u32,
+    /// Other tenants (and more of the default one), by tenant id in lower case.
+    pub tenants: BTreeMap<String, TenantSettings>,
+    /// HS256 secret that signs tokens of every tenant.
+    pub jwt_hs256_secret: Option<Secret>,
+    /// PEM public keys that sign tokens of every tenant.
+    pub jwt_public_keys: Vec<PathBuf>,
+    /// A JWKS file with public keys that sign tokens of every tenant.
+    pub jwks_file: Option<PathBuf>,
+    /// The `iss` a token must carry; none checks no issuer.
+    pub jwt_issuer: Option<String>,
+    /// The `aud` a token must carry; none checks no audience.
+    pub jwt_audience: Option<String>,
+    /// Seconds of clock difference allowed when checking `exp` and `nbf`.
+    pub jwt_leeway_secs: u64,
+    /// A claim holding the caller's roles (abaco's names, e.g. `abaco_admin` or
+    /// `Internal/abaco-admin`), added to the roles the settings give; none reads no claim.
+    pub roles_claim: Option<String>,
+    /// Token the components of a distributed platform prove themselves to each other with
+    /// (the gateway asserting a caller, the fleet calling spawners and workers).
+    pub internal_token: Option<Secret>,
+    /// HS256 secret that signs the `_abaco_access_token` of runs (default: `jwt_hs256_secret`).
+    pub access_token_secret: Option<Secret>,
+    /// Seconds an `_abaco_access_token` is valid.
+    pub access_token_ttl_secs: u64,
     /// gRPC endpoint of the registration service, for the gateway (default: `grpc_addr`).
     pub registration_url: Option<String>,
     /// gRPC endpoint of the messages service, for the gateway (default: `grpc_addr`).
@@ -72,7 +138,7 @@ pub struct Settings {
     pub case: Case,
     /// Largest accepted REST request body, in bytes.
     pub max_body_bytes: usize,
-    /// The user a request acts as when it names none (there is no authentication yet).
+    /// The user a request acts as in `header` mode when it names none.
     pub default_user: String,
     /// Version string in every REST answer.
     pub api_version: String,
@@ -102,7 +168,23 @@ impl Default for Settings {
             redis_url: "redis://127.0.0.1:6379".into(),
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             namespace: "abaco".into(),
+            auth: AuthMode::Header,
+            default_tenant: "default".into(),
             admins: Vec::new(),
+            privileged: Vec::new(),
+            limited: Vec::new(),
+            limited_requests_per_minute: 60,
+            tenants: BTreeMap::new(),
+            jwt_hs256_secret: None,
+            jwt_public_keys: Vec::new(),
+            jwks_file: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_leeway_secs: 60,
+            roles_claim: None,
+            internal_token: None,
+            access_token_secret: None,
+            access_token_ttl_secs: 3600,
             registration_url: None,
             messages_url: None,
             admin_url: None,

@@ -30,11 +30,17 @@ pub enum Table {
     Leases,
     /// Facts about the platform itself, e.g. its instance id.
     Meta,
+    /// Grants beyond the owner's, by actor id, or by `@{tenant}/{alias}` for an alias.
+    Permissions,
+    /// Aliases by `{tenant}/{alias}`.
+    Aliases,
+    /// Nonces by `{actor_id}/{nonce_id}`, or `@{tenant}/{alias}/{nonce_id}` for an alias's.
+    Nonces,
 }
 
 impl Table {
     /// Every table, for backends that create them up front.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 12] = [
         Table::Actors,
         Table::Executions,
         Table::Logs,
@@ -44,6 +50,9 @@ impl Table {
         Table::Spawners,
         Table::Leases,
         Table::Meta,
+        Table::Permissions,
+        Table::Aliases,
+        Table::Nonces,
     ];
 
     /// The table's name in the backend.
@@ -58,6 +67,9 @@ impl Table {
             Table::Spawners => "spawners",
             Table::Leases => "leases",
             Table::Meta => "meta",
+            Table::Permissions => "permissions",
+            Table::Aliases => "aliases",
+            Table::Nonces => "nonces",
         }
     }
 }

@@ -163,6 +163,8 @@ impl Platform {
             .env("ABACO_AMQP_URL", &env.amqp_url)
             // Room for the memory measurement's 100 actors with a worker each.
             .env("ABACO_SPAWNER_CAPACITY", "256")
+            // The bench's user sets maxWorkers, which is for privileged users.
+            .env("ABACO_PRIVILEGED", "[anonymous]")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);

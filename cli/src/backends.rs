@@ -2,11 +2,17 @@
 
 use std::{sync::Arc, time::Duration};
 
-use abaco::{fleet::Fleet, mailbox::Mailboxes, records::Records, settings::Settings};
+use abaco::{
+    fleet::Fleet,
+    mailbox::Mailboxes,
+    records::Records,
+    settings::{AuthMode, Settings},
+};
 use abaco_admin::AdminService;
+use abaco_auth::{Access, AccessTokenMinter, RolePolicy, access_secret};
 use abaco_health::{HealthChecker, HealthSettings};
 use abaco_messages::MessagesService;
-use abaco_registration::{Limits, RegistrationService};
+use abaco_registration::{AccessService, Limits, RegistrationService};
 use abaco_spawner::SpawnerFleet;
 use abaco_worker::{HostSettings, WorkerHost, WorkerSettings, container::DockerRunner};
 use anyhow::Context;
@@ -19,6 +25,8 @@ pub struct Backends {
     pub fleet: Arc<dyn Fleet>,
     /// The installation's id, on every container it starts.
     pub instance: String,
+    /// Who may do what, over the records.
+    pub access: Access,
 }
 
 impl Backends {
@@ -37,52 +45,56 @@ impl Backends {
             .context("reading the platform's instance id")?;
         Ok(Self {
             instance,
-            fleet: Arc::new(SpawnerFleet::new(records.clone())),
+            fleet: Arc::new(SpawnerFleet::new(
+                records.clone(),
+                settings.internal_token.clone(),
+            )),
+            access: Access::new(records.clone(), RolePolicy::from_settings(settings)),
             records,
             mailboxes,
         })
     }
 
     /// The registration service.
-    pub fn registration(&self, settings: &Settings) -> RegistrationService {
-        let limits = Limits {
-            admins: settings.admins.clone(),
-            ..Limits::default()
-        };
+    pub fn registration(&self) -> RegistrationService {
         RegistrationService::new(
-            self.records.clone(),
+            self.access.clone(),
             self.mailboxes.clone(),
             self.fleet.clone(),
-            limits,
+            Limits::default(),
         )
     }
 
+    /// The access service (permissions, aliases, nonces), served beside registration.
+    pub fn sharing(&self) -> AccessService {
+        AccessService::new(self.access.clone())
+    }
+
     /// The messages service.
-    pub fn messages(&self, settings: &Settings) -> MessagesService {
+    pub fn messages(&self) -> MessagesService {
         MessagesService::new(
-            self.records.clone(),
+            self.access.clone(),
             self.mailboxes.clone(),
             self.fleet.clone(),
-            settings.admins.clone(),
         )
     }
 
     /// The admin service.
-    pub fn admin(&self, settings: &Settings) -> AdminService {
-        AdminService::new(
-            self.records.clone(),
-            self.fleet.clone(),
-            settings.admins.clone(),
-        )
+    pub fn admin(&self) -> AdminService {
+        AdminService::new(self.access.clone(), self.fleet.clone())
     }
 
     /// What workers on this host run with.
-    pub fn worker_host(&self, settings: &Settings, runner: DockerRunner) -> WorkerHost {
+    pub fn worker_host(
+        &self,
+        settings: &Settings,
+        runner: DockerRunner,
+    ) -> anyhow::Result<WorkerHost> {
         let runner = match &settings.work_dir {
             Some(dir) => runner.with_work_dir(dir),
             None => runner,
         };
-        WorkerHost {
+        Ok(WorkerHost {
             records: self.records.clone(),
             mailboxes: self.mailboxes.clone(),
             runner,
@@ -92,13 +104,16 @@ impl Backends {
                 api_server: format!("http://{}", settings.http_addr),
                 default_max_run_time: (settings.default_max_run_time_secs > 0)
                     .then(|| Duration::from_secs(settings.default_max_run_time_secs)),
+                access_tokens: access_token_minter(settings)?,
+                default_tenant: settings.default_tenant.to_ascii_lowercase(),
                 ..WorkerSettings::default()
             },
             host: HostSettings {
                 advertise_host: settings.advertise_host.clone(),
+                internal_token: settings.internal_token.clone(),
                 ..HostSettings::default()
             },
-        }
+        })
     }
 
     /// The health checks, with orphan removal when Docker is given.
@@ -118,6 +133,20 @@ impl Backends {
             },
         )
     }
+}
+
+/// What signs the `_abaco_access_token` of runs: only in `jwt` mode, where the gateway accepts
+/// it, and only when a secret is set.
+fn access_token_minter(settings: &Settings) -> anyhow::Result<Option<AccessTokenMinter>> {
+    if settings.auth != AuthMode::Jwt {
+        return Ok(None);
+    }
+    access_secret(settings)
+        .map(|secret| {
+            AccessTokenMinter::new(secret, Duration::from_secs(settings.access_token_ttl_secs))
+        })
+        .transpose()
+        .context("access tokens for runs")
 }
 
 /// The local Docker engine, or an error that says what to do.

@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 
 use abaco::{
     grpc_server::GrpcEndpoint,
-    settings::{Backend, GatewayMessages, Settings},
+    settings::{AuthMode, Backend, GatewayMessages, Settings},
 };
+use abaco_auth::Authenticator;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -49,16 +50,34 @@ fn require_distributed(settings: &Settings, what: &str) -> anyhow::Result<()> {
 /// What [`require_distributed`] names for a component run as a process of its own.
 const ON_ITS_OWN: &str = "a component on its own";
 
+/// Refuses a distributed component in `jwt` mode without the internal token: without it the
+/// components could not tell each other from callers (a caller could claim to be the gateway
+/// vouching for an admin, or call spawners and workers directly).
+fn require_internal_token(settings: &Settings) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        settings.auth == AuthMode::Header || settings.internal_token.is_some(),
+        "auth = jwt on the distributed backend needs internal_token (ABACO_INTERNAL_TOKEN), the same on every component, e.g. from `openssl rand -hex 32`"
+    );
+    Ok(())
+}
+
+/// The authenticator of a component whose user-facing listeners are `listeners`.
+fn authenticator(settings: &Settings, listeners: &[SocketAddr]) -> anyhow::Result<Authenticator> {
+    Authenticator::new(settings, listeners).context("authentication settings")
+}
+
 /// `abaco gateway`.
 pub async fn gateway(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
+    let auth = authenticator(settings, &[settings.http_addr])?;
+    require_internal_token(settings)?;
     let http = bind(settings.http_addr, "the REST gateway").await?;
     let mut services = abaco_gateway::Services::connect(settings)?;
     if settings.gateway_messages == GatewayMessages::InProcess {
         require_distributed(settings, "gateway_messages = in-process")?;
         let backends = Backends::open(settings).await?;
-        services.messages = abaco_gateway::transport(backends.messages(settings).into_server());
+        services.messages = abaco_gateway::transport(backends.messages().into_server(auth.clone()));
     }
-    let gateway = abaco_gateway::Gateway::new(settings, services)?;
+    let gateway = abaco_gateway::Gateway::new(settings, services, auth)?;
     tracing::info!(http = %http.local_addr()?, messages = ?settings.gateway_messages, "gateway is up");
     abaco_gateway::serve(http, gateway, stop.cancelled_owned())
         .await
@@ -72,13 +91,17 @@ pub async fn service(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     require_distributed(settings, ON_ITS_OWN)?;
+    require_internal_token(settings)?;
+    let auth = authenticator(settings, &[settings.grpc_addr])?;
     let grpc = bind(settings.grpc_addr, "the gRPC service").await?;
     let backends = Backends::open(settings).await?;
     let mut endpoint = GrpcEndpoint::default();
     match which {
-        Service::Registration => endpoint.add(backends.registration(settings).into_server()),
-        Service::Messages => endpoint.add(backends.messages(settings).into_server()),
-        Service::Admin => endpoint.add(backends.admin(settings).into_server()),
+        Service::Registration => endpoint
+            .add(backends.registration().into_server(auth.clone()))
+            .add(backends.sharing().into_server(auth)),
+        Service::Messages => endpoint.add(backends.messages().into_server(auth)),
+        Service::Admin => endpoint.add(backends.admin().into_server(auth)),
     };
     tracing::info!(grpc = %grpc.local_addr()?, service = ?which, "service is up");
     Ok(endpoint.serve(grpc, stop.cancelled_owned()).await?)
@@ -92,8 +115,9 @@ pub async fn worker(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     require_distributed(settings, ON_ITS_OWN)?;
+    require_internal_token(settings)?;
     let backends = Backends::open(settings).await?;
-    let host = backends.worker_host(settings, backends::docker().await?);
+    let host = backends.worker_host(settings, backends::docker().await?)?;
     host.run(actor_id, worker_id, stop)
         .await
         .with_context(|| format!("worker {worker_id} of actor {actor_id}"))
@@ -103,6 +127,7 @@ pub async fn worker(
 /// Docker engine when it is reachable.
 pub async fn health(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
     require_distributed(settings, ON_ITS_OWN)?;
+    require_internal_token(settings)?;
     let backends = Backends::open(settings).await?;
     let docker = match backends::docker().await {
         Ok(docker) => Some(docker),

@@ -23,9 +23,9 @@ pub enum GatewayError {
         /// What is wrong with it.
         reason: String,
     },
-    /// `default_user` in the settings would be refused by every service.
-    #[error("default_user {0:?} is not a valid user name (1-64 of A-Za-z0-9_.@-)")]
-    InvalidDefaultUser(String),
+    /// The authentication settings cannot be used.
+    #[error("{0}")]
+    Auth(#[from] abaco_auth::SetupError),
     /// Lazy channels spawn their connection task on the current tokio runtime.
     #[error("the gateway must be built inside a tokio runtime")]
     NoRuntime,
@@ -104,6 +104,12 @@ fn is_transport_error(status: &tonic::Status) -> bool {
     false
 }
 
+impl From<abaco::AbacoError> for ApiError {
+    fn from(error: abaco::AbacoError) -> Self {
+        tonic::Status::from(error).into()
+    }
+}
+
 impl From<InputError> for ApiError {
     fn from(error: InputError) -> Self {
         Self::bad_request(error.to_string())
@@ -143,7 +149,16 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        Outcome::error(self.message).into_response_with(self.status)
+        let unauthenticated = self.status == StatusCode::UNAUTHORIZED;
+        let mut response = Outcome::error(self.message).into_response_with(self.status);
+        if unauthenticated {
+            // RFC 6750: a 401 says which scheme would be accepted.
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer realm=\"abaco\""),
+            );
+        }
+        response
     }
 }
 

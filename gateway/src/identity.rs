@@ -1,37 +1,52 @@
-//! Who is calling and where the caller reached us: the user forwarded to the services, and the
-//! base URL the `_links` of an answer are built from.
+//! Who is calling and where the caller reached us: the caller the authenticator verified
+//! (forwarded to the services with the internal token), and the base URL the `_links` of an
+//! answer are built from.
 
-use abaco::identity::{USER_METADATA, is_valid_user};
-use axum::extract::FromRequestParts;
+use abaco::identity::{Caller as Identity, NONCE_METADATA};
+use abaco_auth::Edge;
+use axum::extract::{FromRequestParts, Query};
 use http::{header, request::Parts};
-use tonic::metadata::MetadataValue;
 
 use crate::{Gateway, error::ApiError};
 
-/// The header a caller names its user with (there is no authentication yet).
-pub const USER_HEADER: &str = "x-abaco-user";
+/// The header a caller names its user with in `header` mode.
+pub const USER_HEADER: &str = abaco::identity::USER_METADATA;
 
 /// The caller of one request.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
-    /// The user the request acts as.
-    pub(crate) user: String,
+    /// Who the request acts as.
+    pub(crate) identity: Identity,
     /// `http://host` as the caller addressed us, for links.
     pub(crate) base: String,
+    /// The platform's internal token, which makes the services believe `identity`.
+    internal_token: Option<String>,
 }
 
 impl Caller {
-    /// A gRPC request that carries the caller's user and the trace context of the current span.
+    /// A gRPC request that carries the caller and the trace context of the current span.
     pub(crate) fn request<T>(&self, message: T) -> Result<tonic::Request<T>, ApiError> {
+        Ok(self.request_as(&self.identity, message))
+    }
+
+    /// A gRPC request made for `identity` (the user a nonce turned out to stand for).
+    pub(crate) fn request_as<T>(&self, identity: &Identity, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        // The user was validated as ASCII, so this only fails on a bug; still no panic.
-        let value = MetadataValue::try_from(self.user.as_str())
-            .map_err(|_| ApiError::bad_request("X-Abaco-User is not a valid header value"))?;
-        request.metadata_mut().insert(USER_METADATA, value);
+        identity.forward(request.metadata_mut(), self.internal_token.as_deref());
         // The service's span joins this request's trace.
         abaco::trace_context::inject_metadata(&tracing::Span::current(), request.metadata_mut());
         request.set_timeout(crate::REQUEST_TIMEOUT);
-        Ok(request)
+        request
+    }
+
+    /// A caller reached at `base`, whose calls carry no internal token.
+    #[cfg(test)]
+    pub(crate) fn new(identity: Identity, base: &str) -> Self {
+        Self {
+            identity,
+            base: base.to_owned(),
+            internal_token: None,
+        }
     }
 
     /// The link of a user's profile.
@@ -44,18 +59,13 @@ impl FromRequestParts<Gateway> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, ApiError> {
-        let settings = gateway.settings();
-        let user = match parts.headers.get(USER_HEADER) {
-            None => settings.default_user.clone(),
-            Some(value) => value
-                .to_str()
-                .ok()
-                .filter(|user| is_valid_user(user))
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    ApiError::bad_request("X-Abaco-User must be 1-64 characters of A-Za-z0-9_.@-")
-                })?,
-        };
+        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)?;
+        let nonce = pairs
+            .iter()
+            .find(|(name, _)| name == NONCE_METADATA)
+            .map(|(_, value)| value.as_str());
+        let auth = gateway.authenticator();
+        let identity = auth.authenticate(&parts.headers, nonce, Edge::Rest)?;
         // HTTP/1.1 sends Host; HTTP/2 puts the authority in the URI.
         let host = parts
             .headers
@@ -64,10 +74,11 @@ impl FromRequestParts<Gateway> for Caller {
             .filter(|host| is_plausible_host(host))
             .map(str::to_owned)
             .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-            .unwrap_or_else(|| settings.http_addr.to_string());
+            .unwrap_or_else(|| gateway.settings().http_addr.to_string());
         Ok(Self {
-            user,
+            identity,
             base: format!("http://{host}"),
+            internal_token: auth.internal_token().map(str::to_owned),
         })
     }
 }

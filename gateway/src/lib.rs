@@ -8,11 +8,12 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use abaco::{
     pb::{
-        admin_client::AdminClient, messages_client::MessagesClient,
+        access_client::AccessClient, admin_client::AdminClient, messages_client::MessagesClient,
         registration_client::RegistrationClient,
     },
     settings::Settings,
 };
+use abaco_auth::Authenticator;
 use axum::{
     Router,
     error_handling::HandleErrorLayer,
@@ -57,7 +58,9 @@ struct Shared {
     registration: RegistrationClient<Transport>,
     messages: MessagesClient<Transport>,
     admin: AdminClient<Transport>,
+    access: AccessClient<Transport>,
     settings: Settings,
+    auth: Authenticator,
 }
 
 /// How the gateway reaches a gRPC service: a channel to its address, or, inside `abaco up`,
@@ -82,7 +85,7 @@ impl std::error::Error for TransportError {
     }
 }
 
-/// The three services, as [`Gateway::new`] takes them.
+/// The services, as [`Gateway::new`] takes them.
 #[derive(Debug, Clone)]
 pub struct Services {
     /// `abaco.v1.Registration`.
@@ -91,6 +94,8 @@ pub struct Services {
     pub messages: Transport,
     /// `abaco.v1.Admin`.
     pub admin: Transport,
+    /// `abaco.v1.Access`, served beside registration.
+    pub access: Transport,
 }
 
 /// A gRPC server (or any HTTP service) as a [`Transport`].
@@ -116,11 +121,11 @@ impl Services {
             return Err(GatewayError::NoRuntime);
         }
         let url = |own: Option<&String>| settings.service_url(own);
+        let registration = channel("registration", url(settings.registration_url.as_ref()))?;
         Ok(Self {
-            registration: transport(channel(
-                "registration",
-                url(settings.registration_url.as_ref()),
-            )?),
+            // The access service lives in the registration process.
+            access: transport(registration.clone()),
+            registration: transport(registration),
             messages: transport(channel("messages", url(settings.messages_url.as_ref()))?),
             admin: transport(channel("admin", url(settings.admin_url.as_ref()))?),
         })
@@ -128,28 +133,40 @@ impl Services {
 }
 
 impl Gateway {
-    /// A gateway in front of the services the settings name (see [`Services::connect`]).
+    /// A gateway in front of the services the settings name (see [`Services::connect`]),
+    /// authenticating callers as the settings say.
     pub fn connect(settings: &Settings) -> Result<Self, GatewayError> {
-        Self::new(settings, Services::connect(settings)?)
+        let auth = Authenticator::new(settings, &[settings.http_addr])?;
+        Self::new(settings, Services::connect(settings)?, auth)
     }
 
-    /// A gateway in front of `services` as given, once the settings it acts on are checked.
-    /// A service may be one of this process (see [`transport`]): `abaco up` hands it all three,
-    /// which saves every request a loopback gRPC round trip.
-    pub fn new(settings: &Settings, services: Services) -> Result<Self, GatewayError> {
-        if !abaco::identity::is_valid_user(&settings.default_user) {
-            return Err(GatewayError::InvalidDefaultUser(
-                settings.default_user.clone(),
-            ));
-        }
+    /// A gateway in front of `services` as given, whose callers `auth` decides. A service may
+    /// be one of this process (see [`transport`]): `abaco up` hands it all of them, which saves
+    /// every request a loopback gRPC round trip.
+    pub fn new(
+        settings: &Settings,
+        services: Services,
+        auth: Authenticator,
+    ) -> Result<Self, GatewayError> {
         Ok(Self {
             shared: Arc::new(Shared {
                 registration: RegistrationClient::new(services.registration),
                 messages: MessagesClient::new(services.messages),
                 admin: AdminClient::new(services.admin),
+                access: AccessClient::new(services.access),
                 settings: settings.clone(),
+                auth,
             }),
         })
+    }
+
+    /// Who decides the callers.
+    pub(crate) fn authenticator(&self) -> &Authenticator {
+        &self.shared.auth
+    }
+
+    pub(crate) fn access(&self) -> AccessClient<Transport> {
+        self.shared.access.clone()
     }
 
     /// The settings the gateway was built with.

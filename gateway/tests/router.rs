@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use abaco::{
     pb::{
         self,
+        access_server::{Access, AccessServer},
         admin_server::{Admin, AdminServer},
         messages_server::{Messages, MessagesServer},
         registration_server::{Registration, RegistrationServer},
@@ -27,6 +28,10 @@ type Answer<T> = Result<Response<T>, Status>;
 #[derive(Debug, Clone, Default)]
 struct Fake {
     users: Arc<Mutex<Vec<String>>>,
+    /// Every metadata entry of the last call, for checks of what the gateway forwards.
+    metadata: Arc<Mutex<Vec<(String, String)>>>,
+    permissions: Arc<Mutex<Vec<pb::SetPermissionRequest>>>,
+    nonces: Arc<Mutex<Vec<pb::CreateNonceRequest>>>,
     sent: Arc<Mutex<Vec<pb::SendMessageRequest>>>,
     specs: Arc<Mutex<Vec<pb::ActorSpec>>>,
 }
@@ -40,6 +45,22 @@ impl Fake {
             .unwrap_or("<none>")
             .to_string();
         self.users.lock().unwrap().push(user);
+        *self.metadata.lock().unwrap() = request
+            .metadata()
+            .clone()
+            .into_headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+    }
+
+    fn last_metadata(&self, key: &str) -> Option<String> {
+        self.metadata
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     fn last_user(&self) -> String {
@@ -155,6 +176,7 @@ impl Messages for Fake {
             execution_id: "ex1".into(),
             actor_id: request.actor_id,
             msg: String::from_utf8_lossy(&request.body).into_owned(),
+            executor: self.last_user(),
         }))
     }
     async fn count_messages(&self, r: tonic::Request<pb::ActorRef>) -> Answer<pb::MessageCount> {
@@ -174,6 +196,78 @@ impl Messages for Fake {
             execution_id: r.into_inner().execution_id,
             results: vec![0, 1, 2, 255],
         }))
+    }
+}
+
+#[tonic::async_trait]
+impl Access for Fake {
+    async fn get_permissions(
+        &self,
+        _: tonic::Request<pb::AccessTarget>,
+    ) -> Answer<pb::Permissions> {
+        fake_error()
+    }
+    async fn set_permission(
+        &self,
+        r: tonic::Request<pb::SetPermissionRequest>,
+    ) -> Answer<pb::Permissions> {
+        self.saw(&r);
+        let request = r.into_inner();
+        self.permissions.lock().unwrap().push(request.clone());
+        Ok(Response::new(pb::Permissions {
+            target: request.target,
+            permissions: [
+                ("owner".to_string(), pb::PermissionLevel::Update as i32),
+                (request.user, request.level),
+            ]
+            .into(),
+        }))
+    }
+    async fn list_aliases(
+        &self,
+        _: tonic::Request<pb::ListAliasesRequest>,
+    ) -> Answer<pb::ListAliasesResponse> {
+        fake_error()
+    }
+    async fn create_alias(&self, _: tonic::Request<pb::PutAliasRequest>) -> Answer<pb::Alias> {
+        fake_error()
+    }
+    async fn get_alias(&self, _: tonic::Request<pb::AliasRef>) -> Answer<pb::Alias> {
+        fake_error()
+    }
+    async fn update_alias(&self, _: tonic::Request<pb::PutAliasRequest>) -> Answer<pb::Alias> {
+        fake_error()
+    }
+    async fn delete_alias(&self, _: tonic::Request<pb::AliasRef>) -> Answer<pb::Alias> {
+        fake_error()
+    }
+    async fn list_nonces(
+        &self,
+        _: tonic::Request<pb::AccessTarget>,
+    ) -> Answer<pb::ListNoncesResponse> {
+        fake_error()
+    }
+    async fn create_nonce(&self, r: tonic::Request<pb::CreateNonceRequest>) -> Answer<pb::Nonce> {
+        self.saw(&r);
+        let request = r.into_inner();
+        self.nonces.lock().unwrap().push(request.clone());
+        Ok(Response::new(pb::Nonce {
+            id: "t_n1".into(),
+            actor_id: "act1".into(),
+            owner: self.last_user(),
+            level: request.level.unwrap_or(pb::PermissionLevel::Execute as i32),
+            max_uses: request.max_uses.unwrap_or(-1),
+            remaining_uses: request.max_uses.unwrap_or(-1),
+            description: request.description,
+            create_time: "2024-01-01T00:00:00Z".into(),
+            ..Default::default()
+        }))
+    }
+    async fn get_nonce(&self, _: tonic::Request<pb::NonceRef>) -> Answer<pb::Nonce> {
+        fake_error()
+    }
+    async fn delete_nonce(&self, _: tonic::Request<pb::NonceRef>) -> Answer<pb::Nonce> {
+        fake_error()
     }
 }
 
@@ -238,6 +332,11 @@ fn settings(grpc_addr: std::net::SocketAddr, case: Case) -> Settings {
 
 /// A router over fresh fakes.
 async fn start(case: Case) -> (Router, Fake) {
+    start_with(|addr| settings(addr, case)).await
+}
+
+/// A router over fresh fakes, with the settings `make` gives for the fakes' address.
+async fn start_with(make: impl FnOnce(std::net::SocketAddr) -> Settings) -> (Router, Fake) {
     let fake = Fake::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -245,9 +344,10 @@ async fn start(case: Case) -> (Router, Fake) {
         .add_service(RegistrationServer::new(fake.clone()))
         .add_service(MessagesServer::new(fake.clone()))
         .add_service(AdminServer::new(fake.clone()))
+        .add_service(AccessServer::new(fake.clone()))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     tokio::spawn(server);
-    let gateway = Gateway::connect(&settings(addr, case)).unwrap();
+    let gateway = Gateway::connect(&make(addr)).unwrap();
     (gateway.router(), fake)
 }
 
@@ -532,12 +632,8 @@ async fn static_routes_win_over_actor_ids() {
     let utilization = call(&router, get("/actors/utilization")).await.result();
     assert_eq!(utilization["busy_workers"], 2);
     for (uri, feature) in [
-        ("/actors/aliases", "aliases"),
-        ("/v3/actors/aliases/my-alias", "aliases"),
         ("/actors/configs", "configs"),
         ("/actors/search/executions", "search"),
-        ("/actors/act1/nonces", "nonces"),
-        ("/actors/act1/permissions", "permissions"),
     ] {
         let message = call(&router, get(uri))
             .await
@@ -556,6 +652,12 @@ async fn static_routes_win_over_actor_ids() {
         Request::delete("/actors/act1/executions/ex1")
             .body(Body::empty())
             .unwrap(),
+        get("/actors/aliases"),
+        get("/v3/actors/aliases/my-alias"),
+        get("/actors/aliases/my-alias/permissions"),
+        get("/actors/aliases/my-alias/nonces/t_n1"),
+        get("/actors/act1/nonces"),
+        get("/actors/act1/permissions"),
     ];
     for request in routed {
         let uri = request.uri().to_string();
@@ -593,7 +695,7 @@ async fn messages_by_content_type() {
         ("text/plain", b"plain text", b"plain text", "str"),
     ];
     for (content_type, body, expected, kind) in cases {
-        let uri = "/actors/act1/messages?FOO=bar&x-nonce=n1&_abaco_synchronous=false";
+        let uri = "/actors/act1/messages?FOO=bar&x-nonce=default_0123456789abcdefghijkl&_abaco_synchronous=false";
         let result = call(&router, post(uri, content_type, body.to_vec()))
             .await
             .result();
@@ -607,6 +709,11 @@ async fn messages_by_content_type() {
         assert_eq!(sent.content_type, kind);
         assert_eq!(sent.environment.len(), 1);
         assert_eq!(sent.environment["FOO"], "bar");
+        // The nonce travels to the service that redeems it, as metadata, not as a variable.
+        assert_eq!(
+            fake.last_metadata("x-nonce").as_deref(),
+            Some("default_0123456789abcdefghijkl")
+        );
     }
     for (uri, content_type, body, expected) in [
         (
@@ -690,4 +797,132 @@ async fn serve_answers_then_stops_on_shutdown() {
 
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn sharing_bodies_are_read_from_json_and_forms() {
+    let (router, fake) = start(Case::Camel).await;
+    let answer = call(
+        &router,
+        post(
+            "/actors/act1/permissions",
+            "application/json",
+            r#"{"user": "bob", "level": "execute"}"#,
+        ),
+    )
+    .await
+    .result();
+    assert_eq!(answer, json!({"owner": "UPDATE", "bob": "EXECUTE"}));
+    call(
+        &router,
+        post(
+            "/actors/aliases/al/permissions",
+            "application/x-www-form-urlencoded",
+            "user=ABACO_WORLD&level=READ",
+        ),
+    )
+    .await
+    .result();
+    let seen = fake.permissions.lock().unwrap().clone();
+    assert_eq!(
+        seen[1].target,
+        Some(pb::AccessTarget {
+            target: Some(pb::access_target::Target::Alias("al".into()))
+        })
+    );
+    assert_eq!(seen[1].level, pb::PermissionLevel::Read as i32);
+
+    let nonce = call(
+        &router,
+        post(
+            "/actors/act1/nonces",
+            "application/x-www-form-urlencoded",
+            "maxUses=5&level=READ",
+        ),
+    )
+    .await
+    .result();
+    assert_eq!(nonce["maxUses"], 5);
+    assert_eq!(nonce["level"], "READ");
+    assert_eq!(nonce["alias"], Value::Null);
+    assert!(
+        nonce["_links"]["self"]
+            .as_str()
+            .unwrap()
+            .ends_with("/actors/act1/nonces/t_n1")
+    );
+
+    let message = call(
+        &router,
+        post(
+            "/actors/act1/permissions",
+            "application/json",
+            r#"{"user": "bob"}"#,
+        ),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST);
+    assert_eq!(message, "field \"level\" is required");
+}
+
+#[tokio::test]
+async fn jwt_callers_are_verified_at_the_edge_and_vouched_for() {
+    const SECRET: &str = "a-test-secret-of-at-least-thirty-two-bytes";
+    let (router, fake) = start_with(|addr| Settings {
+        auth: abaco::settings::AuthMode::Jwt,
+        jwt_hs256_secret: Some(abaco::secret::Secret::new(SECRET)),
+        internal_token: Some(abaco::secret::Secret::new("tok-123")),
+        admins: vec!["root".into()],
+        ..settings(addr, Case::Camel)
+    })
+    .await;
+    // No token, or only a user header: 401 in the envelope, with the scheme to use.
+    for request in [
+        get("/actors/act1"),
+        Request::get("/actors/act1")
+            .header("X-Abaco-User", "root")
+            .body(Body::empty())
+            .unwrap(),
+    ] {
+        let response = router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"abaco\""
+        );
+    }
+    assert!(
+        fake.users.lock().unwrap().is_empty(),
+        "nothing reached a service"
+    );
+    let minter = abaco_auth::AccessTokenMinter::new(
+        &abaco::secret::Secret::new(SECRET),
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap();
+    let token = minter.mint("tacc", "root", "act1").unwrap();
+    let request = Request::get("/actors/act1")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    call(&router, request).await.result();
+    assert_eq!(fake.last_user(), "root");
+    assert_eq!(
+        fake.last_metadata("x-abaco-tenant").as_deref(),
+        Some("tacc")
+    );
+    // root administers the default tenant, not tacc.
+    assert_eq!(
+        fake.last_metadata("x-abaco-role").as_deref(),
+        Some("regular")
+    );
+    assert_eq!(
+        fake.last_metadata("x-abaco-internal-token").as_deref(),
+        Some("tok-123")
+    );
+    assert_eq!(
+        fake.last_metadata("authorization"),
+        None,
+        "the token stays at the edge"
+    );
 }

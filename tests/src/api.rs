@@ -4,11 +4,12 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
-/// The REST API of one platform.
+/// The REST API of one platform, as one caller (the headers every request carries).
 #[derive(Debug, Clone)]
 pub struct Api {
     base: String,
     http: reqwest::Client,
+    headers: Vec<(String, String)>,
 }
 
 /// One answer: HTTP status and the parsed body (the envelope).
@@ -70,10 +71,32 @@ impl Api {
                 .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .unwrap_or_default(),
+            headers: Vec::new(),
         }
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Result<Answer> {
+    /// The same API, every request of which also carries `name: value` (a token, a user).
+    pub fn with_header(&self, name: &str, value: &str) -> Self {
+        let mut api = self.clone();
+        api.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        api.headers.push((name.to_owned(), value.to_owned()));
+        api
+    }
+
+    /// The same API as the bearer of `token`.
+    pub fn with_token(&self, token: &str) -> Self {
+        self.with_header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// The URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send(&self, mut request: reqwest::RequestBuilder) -> reqwest::Result<Answer> {
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
         let response = request.send().await?;
         let status = response.status().as_u16();
         let text = response.text().await?;
@@ -87,14 +110,24 @@ impl Api {
             .await
     }
 
-    /// GET `path` as `user` (the `X-Abaco-User` header).
-    pub async fn get_as(&self, path: &str, user: &str) -> reqwest::Result<Answer> {
-        self.send(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .header("x-abaco-user", user),
-        )
-        .await
+    /// Any method with a JSON body (`None`: no body).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Result<Answer> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request).await
+    }
+
+    /// POST a form body.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Result<Answer> {
+        self.send(self.http.post(format!("{}{path}", self.base)).form(fields))
+            .await
     }
 
     /// DELETE `path`.

@@ -10,7 +10,7 @@ mod private_services;
 pub mod steps;
 
 pub use api::{Answer, Api};
-pub use platform::{BackendKind, Platform, amqp_url, kill_9, redis_url};
+pub use platform::{BackendKind, JWT_SECRET, Platform, amqp_url, kill_9, redis_url, token_with};
 pub use private_services::{PrivateRabbit, PrivateRedis};
 
 /// Defines one `#[tokio::test]` per backend for an `async fn(Platform)` scenario.

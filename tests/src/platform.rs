@@ -41,7 +41,12 @@ pub struct Platform {
     amqp_url: String,
     /// Settings every component gets on top of the suite's own.
     extra_env: Vec<(String, String)>,
+    /// The token the components of a distributed platform prove themselves with.
+    internal_token: String,
 }
+
+/// The HS256 secret of platforms started with [`Platform::start_jwt`].
+pub const JWT_SECRET: &str = "a-jwt-secret-for-the-test-suite-0123456789";
 
 /// The `abaco` binary under test: `ABACO_BIN`, else the workspace's debug build.
 pub fn binary() -> PathBuf {
@@ -100,6 +105,49 @@ impl Platform {
         Self::launch(kind, redis_url(), amqp_url(), settings).await
     }
 
+    /// Starts a platform in `jwt` mode (HS256 with [`JWT_SECRET`]) with these settings
+    /// besides; its callers need tokens ([`Platform::token`], [`Platform::api_as`]).
+    pub async fn start_jwt(kind: BackendKind, settings: &[(&str, &str)]) -> Self {
+        let mut all = vec![
+            ("ABACO_AUTH", "jwt"),
+            ("ABACO_JWT_HS256_SECRET", JWT_SECRET),
+        ];
+        all.extend_from_slice(settings);
+        Self::start_with_settings(kind, &all).await
+    }
+
+    /// Whether callers must bring a JWT.
+    pub fn is_jwt(&self) -> bool {
+        self.extra_env
+            .iter()
+            .any(|(name, value)| name == "ABACO_AUTH" && value == "jwt")
+    }
+
+    /// A token for `user` of `tenant` (`None`: the default tenant), valid for an hour, signed
+    /// with [`JWT_SECRET`].
+    pub fn token(&self, user: &str, tenant: Option<&str>) -> String {
+        token_with(&serde_json::json!({
+            "sub": user,
+            "tenant": tenant,
+            "exp": jsonwebtoken::get_current_timestamp() + 3600,
+        }))
+    }
+
+    /// The API as `user` of the default tenant: a token in `jwt` mode, the `X-Abaco-User`
+    /// header otherwise.
+    pub fn api_as(&self, user: &str) -> Api {
+        if self.is_jwt() {
+            self.api.with_token(&self.token(user, None))
+        } else {
+            self.api.with_header("x-abaco-user", user)
+        }
+    }
+
+    /// The token the distributed components prove themselves to each other with.
+    pub fn internal_token(&self) -> &str {
+        &self.internal_token
+    }
+
     async fn launch(
         kind: BackendKind,
         redis_url: String,
@@ -125,6 +173,7 @@ impl Platform {
             redis_url,
             amqp_url,
             extra_env,
+            internal_token: format!("it{}{}", rand::random::<u64>(), rand::random::<u64>()),
         };
         platform.spawn_all();
         platform.wait_ready().await;
@@ -147,6 +196,9 @@ impl Platform {
             // minWorkers (1) keep their worker.
             .env("ABACO_WORKER_IDLE_TIMEOUT_SECS", "3")
             .env("ABACO_ADMINS", "[root]")
+            // The suite's default user may set maxWorkers and the like.
+            .env("ABACO_PRIVILEGED", "[anonymous]")
+            .env("ABACO_INTERNAL_TOKEN", &self.internal_token)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(self.log_file(subcommand));
@@ -311,7 +363,7 @@ impl Platform {
 
     /// Whether the platform lists at least one live spawner (asked as the admin `root`).
     async fn has_spawner(&self) -> bool {
-        match self.api.get_as("/actors/utilization", "root").await {
+        match self.api_as("root").get("/actors/utilization").await {
             Ok(answer) => answer.result()["spawners"].as_u64().unwrap_or(0) > 0,
             Err(_) => false,
         }
@@ -398,6 +450,16 @@ impl Drop for Platform {
             }
         }
     }
+}
+
+/// A token with these claims, signed with [`JWT_SECRET`].
+pub fn token_with(claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
 }
 
 /// What the platform's processes log: `ABACO_LOG`, else warnings and errors.

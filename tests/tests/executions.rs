@@ -24,7 +24,9 @@ on_both_backends!(
 async fn a_hundred_messages_on_two_workers_run_once_each(platform: Platform) {
     let api = &platform.api;
     let actor = register(api, json!({"image": "abaco/sample-echo", "maxWorkers": 2})).await;
-    let workers = api
+    // Adding workers is for administrators, as in abaco.
+    let workers = platform
+        .api_as("root")
         .post(&format!("/actors/{actor}/workers"), &json!({"num": 2}))
         .await
         .unwrap();

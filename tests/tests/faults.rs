@@ -264,7 +264,9 @@ async fn sleeper_with_two_workers(api: &Api) -> String {
     // 503 "no spawner with free capacity" until it has.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        // Adding workers is for administrators, as in abaco.
         let workers = api
+            .with_header("x-abaco-user", "root")
             .post(&format!("/actors/{actor}/workers"), &json!({"num": 2}))
             .await
             .unwrap();

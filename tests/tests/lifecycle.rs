@@ -250,10 +250,10 @@ async fn platform_wide_listings_are_for_admins(platform: Platform) {
         "/actors/admin/executions",
     ] {
         api.get(path).await.unwrap().error(403, "administrators");
-        let as_admin = api.get_as(path, "root").await.unwrap();
+        let as_admin = platform.api_as("root").get(path).await.unwrap();
         as_admin.ok();
     }
-    let actors = api.get_as("/actors/admin", "root").await.unwrap();
+    let actors = platform.api_as("root").get("/actors/admin").await.unwrap();
     assert!(
         actors
             .ok()
@@ -262,6 +262,10 @@ async fn platform_wide_listings_are_for_admins(platform: Platform) {
             .iter()
             .any(|a| a["id"] == actor.as_str())
     );
-    let utilization = api.get_as("/actors/utilization", "root").await.unwrap();
+    let utilization = platform
+        .api_as("root")
+        .get("/actors/utilization")
+        .await
+        .unwrap();
     assert!(utilization.ok()["actors"].as_u64().unwrap() >= 1);
 }

@@ -2,12 +2,16 @@
 
 use std::sync::Arc;
 
-use abaco::{grpc_server::GrpcEndpoint, ids, pb, settings::Settings};
+use abaco::{
+    grpc_server::GrpcEndpoint,
+    ids, pb,
+    settings::{AuthMode, Settings},
+};
 use abaco_spawner::{Launcher, ProcessLauncher, Registration, SpawnerService, WorkerProgram};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use super::{ON_ITS_OWN, bind, require_distributed};
+use super::{ON_ITS_OWN, bind, require_distributed, require_internal_token};
 use crate::backends::{self, Backends};
 
 /// The environment a worker process needs to find what its spawner found.
@@ -29,11 +33,44 @@ fn worker_env(settings: &Settings) -> Vec<(String, String)> {
     if let Some(dir) = &settings.work_dir {
         env.push(("ABACO_WORK_DIR".to_string(), dir.display().to_string()));
     }
+    // What workers need to be reached by the platform alone and to sign their runs' access
+    // tokens. Child processes only: these never reach a container.
+    env.push((
+        "ABACO_AUTH".to_string(),
+        auth_name(settings.auth).to_string(),
+    ));
+    env.push((
+        "ABACO_DEFAULT_TENANT".to_string(),
+        settings.default_tenant.clone(),
+    ));
+    env.push((
+        "ABACO_ACCESS_TOKEN_TTL_SECS".to_string(),
+        settings.access_token_ttl_secs.to_string(),
+    ));
+    if let Some(token) = &settings.internal_token {
+        env.push((
+            "ABACO_INTERNAL_TOKEN".to_string(),
+            token.expose().to_string(),
+        ));
+    }
+    if let Some(secret) = abaco_auth::access_secret(settings) {
+        env.push((
+            "ABACO_ACCESS_TOKEN_SECRET".to_string(),
+            secret.expose().to_string(),
+        ));
+    }
     // Workers export their execution spans where the spawner exports its own.
     if let Some(endpoint) = &settings.otlp_endpoint {
         env.push(("ABACO_OTLP_ENDPOINT".to_string(), endpoint.clone()));
     }
     env
+}
+
+fn auth_name(mode: AuthMode) -> &'static str {
+    match mode {
+        AuthMode::Header => "header",
+        AuthMode::Jwt => "jwt",
+    }
 }
 
 /// The spawner's entry: its id, host and the address others reach it at.
@@ -75,6 +112,7 @@ pub async fn announce(
 /// Runs the spawner until `stop`.
 pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
     require_distributed(settings, ON_ITS_OWN)?;
+    require_internal_token(settings)?;
     let backends = Backends::open(settings).await?;
     // Workers need Docker; finding out now beats every worker failing later.
     backends::docker().await?;
@@ -90,8 +128,15 @@ pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Re
     let info = spawner_info(settings, grpc.local_addr()?.port());
     announce(&backends, &info, launcher.clone(), &stop).await?;
     let mut endpoint = GrpcEndpoint::default();
-    endpoint
-        .add(SpawnerService::new(backends.records.clone(), launcher, info.clone()).into_server());
+    endpoint.add(
+        SpawnerService::new(
+            backends.records.clone(),
+            launcher,
+            info.clone(),
+            settings.internal_token.clone(),
+        )
+        .into_server(),
+    );
     tracing::info!(spawner = %info.id, addr = %info.addr, "spawner is up");
     Ok(endpoint.serve(grpc, stop.cancelled_owned()).await?)
 }

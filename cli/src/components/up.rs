@@ -1,6 +1,6 @@
 //! `abaco up`: the whole platform in one process.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use abaco::{
     grpc_server::GrpcEndpoint,
@@ -23,9 +23,18 @@ use crate::backends::{self, Backends};
 const DRAIN: Duration = Duration::from_secs(5);
 
 /// Runs gateway, services, spawner (workers as tasks) and health checks until `stop`.
-pub async fn up(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
+pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
+    // The components of this process prove themselves to each other with this token, so that
+    // the loopback control endpoints (spawner, workers) answer nobody else.
+    if settings.internal_token.is_none() {
+        settings.internal_token = Some(abaco_auth::random_internal_token());
+    }
+    let auth = abaco_auth::Authenticator::new(&settings, &[settings.http_addr, settings.grpc_addr])
+        .context("authentication settings")?;
     let http = bind(settings.http_addr, "the REST gateway").await?;
     let grpc = bind(settings.grpc_addr, "the gRPC services").await?;
+    // Control stays off the user-facing port, on loopback only.
+    let control = bind(SocketAddr::from(([127, 0, 0, 1], 0)), "the spawner").await?;
     let docker = backends::docker().await?;
     let backends = Backends::open(&settings).await?;
     if settings.backend == Backend::Embedded {
@@ -34,15 +43,17 @@ pub async fn up(settings: Settings, stop: CancellationToken) -> anyhow::Result<(
 
     let workers_stop = CancellationToken::new();
     let launcher = Arc::new(TaskLauncher::new(
-        backends.worker_host(&settings, docker.clone()),
+        backends.worker_host(&settings, docker.clone())?,
         workers_stop.clone(),
     ));
-    let info = spawner_info(&settings, grpc.local_addr()?.port());
+    let mut info = spawner_info(&settings, control.local_addr()?.port());
+    info.addr = control.local_addr()?.to_string();
     let heartbeat = announce(&backends, &info, launcher.clone(), &stop).await?;
 
-    let registration = backends.registration(&settings).into_server();
-    let messages = backends.messages(&settings).into_server();
-    let admin = backends.admin(&settings).into_server();
+    let registration = backends.registration().into_server(auth.clone());
+    let sharing = backends.sharing().into_server(auth.clone());
+    let messages = backends.messages().into_server(auth.clone());
+    let admin = backends.admin().into_server(auth.clone());
     // The gateway calls the very services the gRPC port serves, in this process: no
     // loopback round trip per request (REST ingest, BENCHMARKS.md).
     let gateway = abaco_gateway::Gateway::new(
@@ -51,14 +62,28 @@ pub async fn up(settings: Settings, stop: CancellationToken) -> anyhow::Result<(
             registration: transport(registration.clone()),
             messages: transport(messages.clone()),
             admin: transport(admin.clone()),
+            access: transport(sharing.clone()),
         },
+        auth,
     )?;
     let mut endpoint = GrpcEndpoint::default();
     endpoint
         .add(registration)
+        .add(sharing)
         .add(messages)
-        .add(admin)
-        .add(SpawnerService::new(backends.records.clone(), launcher.clone(), info).into_server());
+        .add(admin);
+    let mut control_endpoint = GrpcEndpoint::default();
+    control_endpoint.add(
+        SpawnerService::new(
+            backends.records.clone(),
+            launcher.clone(),
+            info,
+            settings.internal_token.clone(),
+        )
+        .into_server(),
+    );
+    let control_served =
+        tokio::spawn(control_endpoint.serve(control, stop.clone().cancelled_owned()));
     let health = tokio::spawn(backends.health(&settings, Some(docker)).run(stop.clone()));
     tracing::info!(
         http = %http.local_addr()?,
@@ -82,6 +107,7 @@ pub async fn up(settings: Settings, stop: CancellationToken) -> anyhow::Result<(
     }
     let _ = heartbeat.await;
     let _ = health.await;
+    let _ = control_served.await;
     grpc_done?;
     http_done.context("serving REST")?;
     Ok(())

@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use abaco::pb;
+use abaco::{
+    identity::{Caller as Identity, Role},
+    pb,
+};
 use std::time::Duration;
 
 use axum::{
@@ -113,11 +116,22 @@ async fn synchronous_answer(
         actor_id: sent.actor_id.clone(),
         execution_id: sent.execution_id.clone(),
     };
+    // A message sent with a nonce used it once; waiting for its run must not use it again,
+    // so the wait reads as the user the run acts as (who may read what they may execute).
+    let reader = if caller.identity.via_nonce() {
+        Identity::user(
+            caller.identity.tenant.clone(),
+            sent.executor.clone(),
+            Role::Regular,
+        )
+    } else {
+        caller.identity.clone()
+    };
     let deadline = tokio::time::Instant::now() + SYNC_WAIT;
     loop {
         let execution = gw
             .registration()
-            .get_execution(caller.request(which())?)
+            .get_execution(caller.request_as(&reader, which()))
             .await?
             .into_inner();
         if abaco::status::execution_is_final(execution.status()) {
@@ -139,7 +153,7 @@ async fn synchronous_answer(
     }
     let results = gw
         .messages()
-        .get_results(caller.request(which())?)
+        .get_results(caller.request_as(&reader, which()))
         .await?
         .into_inner()
         .results;
@@ -152,7 +166,7 @@ async fn synchronous_answer(
     }
     let logs = gw
         .registration()
-        .get_execution_logs(caller.request(which())?)
+        .get_execution_logs(caller.request_as(&reader, which()))
         .await?
         .into_inner()
         .logs;

@@ -13,8 +13,12 @@ use crate::{Gateway, error::ApiError, identity::Caller, views::View};
 
 mod actors;
 mod admin;
+mod aliases;
 mod executions;
 mod messages;
+mod nonces;
+mod permissions;
+mod sharing;
 mod workers;
 
 /// Every route, at `/actors...` and again under `/v3`.
@@ -31,12 +35,24 @@ fn actor_routes() -> Router<Gateway> {
     Router::new()
         .route("/actors", get(actors::list).post(actors::create))
         .route("/actors/utilization", get(admin::utilization))
-        .route("/actors/aliases", not_yet("aliases").post(later("aliases")))
+        .route("/actors/aliases", get(aliases::list).post(aliases::create))
         .route(
             "/actors/aliases/{alias}",
-            not_yet("aliases")
-                .put(later("aliases"))
-                .delete(later("aliases")),
+            get(aliases::get)
+                .put(aliases::update)
+                .delete(aliases::delete),
+        )
+        .route(
+            "/actors/aliases/{alias}/permissions",
+            get(permissions::of_alias).post(permissions::set_on_alias),
+        )
+        .route(
+            "/actors/aliases/{alias}/nonces",
+            get(nonces::list_of_alias).post(nonces::create_on_alias),
+        )
+        .route(
+            "/actors/aliases/{alias}/nonces/{nonce_id}",
+            get(nonces::get_of_alias).delete(nonces::delete_of_alias),
         )
         .route("/actors/configs", not_yet("configs").post(later("configs")))
         .route(
@@ -86,15 +102,15 @@ fn actor_routes() -> Router<Gateway> {
         )
         .route(
             "/actors/{actor_id}/nonces",
-            not_yet("nonces").post(later("nonces")),
+            get(nonces::list_of_actor).post(nonces::create_on_actor),
         )
         .route(
             "/actors/{actor_id}/nonces/{nonce_id}",
-            not_yet("nonces").delete(later("nonces")),
+            get(nonces::get_of_actor).delete(nonces::delete_of_actor),
         )
         .route(
             "/actors/{actor_id}/permissions",
-            not_yet("permissions").post(later("permissions")),
+            get(permissions::of_actor).post(permissions::set_on_actor),
         )
         // After the routes: it is installed on each route registered so far.
         .method_not_allowed_fallback(method_not_allowed)

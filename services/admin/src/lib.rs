@@ -2,17 +2,18 @@
 //! platform-wide utilization. Workers are started and stopped through the fleet; this service
 //! only reads their records and forwards the intent.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use abaco::{
     AbacoError, Result,
     error::respond,
     fleet::Fleet,
-    identity,
-    pb::{self, admin_server::Admin},
+    identity::Caller,
+    pb::{self, PermissionLevel, admin_server::Admin},
     records::{Records, child_key},
     store::Table,
 };
+use abaco_auth::{Access, Authenticator, grpc::Authenticated};
 use tonic::{Request, Response, Status};
 
 /// Most workers one `EnsureWorkers` call may ask for.
@@ -22,69 +23,91 @@ const MAX_ENSURE: u32 = 100;
 #[derive(Debug, Clone)]
 pub struct AdminService {
     records: Records,
+    access: Access,
     fleet: Arc<dyn Fleet>,
-    admins: Vec<String>,
 }
 
 impl AdminService {
-    /// A service over these backends; `admins` may see platform-wide figures.
-    pub fn new(records: Records, fleet: Arc<dyn Fleet>, admins: Vec<String>) -> Self {
+    /// A service over these backends; `access` decides who may do what.
+    pub fn new(access: Access, fleet: Arc<dyn Fleet>) -> Self {
         Self {
-            records,
+            records: access.records().clone(),
+            access,
             fleet,
-            admins,
         }
     }
 
-    /// The gRPC server for this service.
-    pub fn into_server(self) -> pb::admin_server::AdminServer<Self> {
-        pb::admin_server::AdminServer::new(self)
+    /// The gRPC server for this service, behind `auth`.
+    pub fn into_server(
+        self,
+        auth: Authenticator,
+    ) -> Authenticated<pb::admin_server::AdminServer<Self>> {
+        Authenticated::new(pb::admin_server::AdminServer::new(self), auth)
     }
 
-    fn is_admin(&self, caller: &str) -> bool {
-        self.admins.iter().any(|admin| admin == caller)
+    async fn actor(
+        &self,
+        identifier: &str,
+        caller: &Caller,
+        need: PermissionLevel,
+    ) -> Result<pb::Actor> {
+        Ok(self.access.actor(caller, identifier, need).await?.actor)
     }
 
-    async fn owned_actor(&self, actor_id: &str, caller: &str) -> Result<pb::Actor> {
-        self.records.actor_for(actor_id, caller, &self.admins).await
-    }
-
-    async fn workers(&self, actor_id: &str, caller: &str) -> Result<pb::ListWorkersResponse> {
-        self.owned_actor(actor_id, caller).await?;
+    async fn workers(&self, identifier: &str, caller: &Caller) -> Result<pb::ListWorkersResponse> {
+        let actor = self
+            .actor(identifier, caller, PermissionLevel::Read)
+            .await?;
         let workers = self
             .records
-            .list(Table::Workers, &format!("{actor_id}/"))
+            .list(Table::Workers, &format!("{}/", actor.id))
             .await?;
         Ok(pb::ListWorkersResponse { workers })
     }
 
-    async fn worker(&self, request: &pb::WorkerRef, caller: &str) -> Result<pb::Worker> {
-        self.owned_actor(&request.actor_id, caller).await?;
+    async fn worker(
+        &self,
+        request: &pb::WorkerRef,
+        caller: &Caller,
+        need: PermissionLevel,
+    ) -> Result<pb::Worker> {
+        let actor = self.actor(&request.actor_id, caller, need).await?;
         self.records
-            .get(
-                Table::Workers,
-                &child_key(&request.actor_id, &request.worker_id),
-            )
+            .get(Table::Workers, &child_key(&actor.id, &request.worker_id))
             .await?
             .ok_or_else(|| AbacoError::not_found("worker", &request.worker_id))
     }
 
-    fn require_admin(&self, caller: &str, what: &str) -> Result<()> {
-        if self.is_admin(caller) {
-            Ok(())
-        } else {
-            Err(AbacoError::Forbidden(format!(
-                "{what} is for administrators"
-            )))
-        }
+    /// The actors of the admin's tenant (the platform-wide views show no other tenant's).
+    async fn tenant_actors(&self, caller: &Caller, what: &str) -> Result<Vec<pb::Actor>> {
+        require_admin(caller, what)?;
+        self.access.readable_actors(caller).await
     }
 
-    async fn utilization(&self, caller: &str) -> Result<pb::Utilization> {
-        self.require_admin(caller, "utilization")?;
-        let actors: Vec<pb::Actor> = self.records.list(Table::Actors, "").await?;
-        let workers: Vec<pb::Worker> = self.records.list(Table::Workers, "").await?;
+    /// Every record of `table` that belongs to one of `actors`.
+    async fn of_actors<M: prost::Message + Default>(
+        &self,
+        table: Table,
+        actors: &[pb::Actor],
+        actor_of: impl Fn(&M) -> &str,
+    ) -> Result<Vec<M>> {
+        let ids: HashSet<&str> = actors.iter().map(|actor| actor.id.as_str()).collect();
+        let all: Vec<M> = self.records.list(table, "").await?;
+        Ok(all
+            .into_iter()
+            .filter(|record| ids.contains(actor_of(record)))
+            .collect())
+    }
+
+    async fn utilization(&self, caller: &Caller) -> Result<pb::Utilization> {
+        let actors = self.tenant_actors(caller, "utilization").await?;
+        let workers: Vec<pb::Worker> = self
+            .of_actors(Table::Workers, &actors, |w: &pb::Worker| &w.actor_id)
+            .await?;
+        let executions: Vec<pb::Execution> = self
+            .of_actors(Table::Executions, &actors, |e: &pb::Execution| &e.actor_id)
+            .await?;
         let spawners: Vec<pb::SpawnerInfo> = self.records.list(Table::Spawners, "").await?;
-        let executions: Vec<pb::Execution> = self.records.list(Table::Executions, "").await?;
         Ok(pb::Utilization {
             actors: actors.len() as u64,
             workers: workers.len() as u64,
@@ -96,10 +119,31 @@ impl AdminService {
                 .iter()
                 .filter(|e| e.status() == pb::ExecutionStatus::Running)
                 .count() as u64,
+            // Hosts are shared by every tenant: their figures are the platform's.
             spawners: spawners.len() as u64,
             capacity: spawners.iter().map(|s| u64::from(s.capacity)).sum(),
         })
     }
+}
+
+/// Refuses a caller who does not administer its tenant.
+fn require_admin(caller: &Caller, what: &str) -> Result<()> {
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(AbacoError::Forbidden(format!(
+            "{what} is for administrators"
+        )))
+    }
+}
+
+/// Runs `work` for the caller of `request`, answering its outcome.
+async fn serve<T, R>(
+    request: Request<T>,
+    work: impl AsyncFnOnce(Caller, T) -> Result<R>,
+) -> Result<Response<R>, Status> {
+    let caller = Caller::of(&request)?;
+    respond(work(caller, request.into_inner()).await)
 }
 
 #[tonic::async_trait]
@@ -108,107 +152,109 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::ActorRef>,
     ) -> Result<Response<pb::ListWorkersResponse>, Status> {
-        let caller = identity::caller(&request);
-        respond(self.workers(&request.get_ref().actor_id, &caller).await)
+        serve(request, async |caller, r| {
+            self.workers(&r.actor_id, &caller).await
+        })
+        .await
     }
 
     async fn get_worker(
         &self,
         request: Request<pb::WorkerRef>,
     ) -> Result<Response<pb::Worker>, Status> {
-        let caller = identity::caller(&request);
-        respond(self.worker(request.get_ref(), &caller).await)
+        serve(request, async |caller, r| {
+            self.worker(&r, &caller, PermissionLevel::Read).await
+        })
+        .await
     }
 
+    /// Adding workers is for administrators, as in abaco.
     async fn ensure_workers(
         &self,
         request: Request<pb::EnsureWorkersRequest>,
     ) -> Result<Response<pb::ListWorkersResponse>, Status> {
-        let caller = identity::caller(&request);
-        let request = request.into_inner();
-        let result = async {
-            let actor = self.owned_actor(&request.actor_id, &caller).await?;
-            if request.num == 0 || request.num > MAX_ENSURE {
+        serve(request, async |caller, r| {
+            let actor = self
+                .actor(&r.actor_id, &caller, PermissionLevel::Read)
+                .await?;
+            require_admin(&caller, "adding workers")?;
+            if r.num == 0 || r.num > MAX_ENSURE {
                 return Err(AbacoError::invalid(format!(
                     "num must be between 1 and {MAX_ENSURE}"
                 )));
             }
-            if request.num > actor.max_workers {
+            if r.num > actor.max_workers {
                 return Err(AbacoError::invalid(format!(
                     "num must not exceed the actor's maxWorkers ({})",
                     actor.max_workers
                 )));
             }
-            let workers = self.fleet.ensure_workers(&actor.id, request.num).await?;
+            let workers = self.fleet.ensure_workers(&actor.id, r.num).await?;
             Ok(pb::ListWorkersResponse { workers })
-        }
-        .await;
-        respond(result)
+        })
+        .await
     }
 
     async fn delete_worker(
         &self,
         request: Request<pb::WorkerRef>,
     ) -> Result<Response<pb::Worker>, Status> {
-        let caller = identity::caller(&request);
-        let request = request.into_inner();
-        let result = async {
-            self.worker(&request, &caller).await?;
-            self.fleet
-                .stop_worker(&request.actor_id, &request.worker_id)
-                .await
-        }
-        .await;
-        respond(result)
+        serve(request, async |caller, r| {
+            let worker = self.worker(&r, &caller, PermissionLevel::Update).await?;
+            self.fleet.stop_worker(&worker.actor_id, &worker.id).await
+        })
+        .await
     }
 
     async fn get_utilization(
         &self,
         request: Request<pb::UtilizationRequest>,
     ) -> Result<Response<pb::Utilization>, Status> {
-        let caller = identity::caller(&request);
-        respond(self.utilization(&caller).await)
+        serve(request, async |caller, _| self.utilization(&caller).await).await
     }
 
     async fn list_all_actors(
         &self,
         request: Request<pb::AdminListRequest>,
     ) -> Result<Response<pb::ListActorsResponse>, Status> {
-        let caller = identity::caller(&request);
-        let result = async {
-            self.require_admin(&caller, "the platform-wide actor listing")?;
-            let actors = self.records.list(Table::Actors, "").await?;
+        serve(request, async |caller, _| {
+            let actors = self
+                .tenant_actors(&caller, "the tenant-wide actor listing")
+                .await?;
             Ok(pb::ListActorsResponse { actors })
-        }
-        .await;
-        respond(result)
+        })
+        .await
     }
 
     async fn list_all_workers(
         &self,
         request: Request<pb::AdminListRequest>,
     ) -> Result<Response<pb::ListWorkersResponse>, Status> {
-        let caller = identity::caller(&request);
-        let result = async {
-            self.require_admin(&caller, "the platform-wide worker listing")?;
-            let workers = self.records.list(Table::Workers, "").await?;
+        serve(request, async |caller, _| {
+            let actors = self
+                .tenant_actors(&caller, "the tenant-wide worker listing")
+                .await?;
+            let workers = self
+                .of_actors(Table::Workers, &actors, |w: &pb::Worker| &w.actor_id)
+                .await?;
             Ok(pb::ListWorkersResponse { workers })
-        }
-        .await;
-        respond(result)
+        })
+        .await
     }
 
     async fn list_all_executions(
         &self,
         request: Request<pb::AdminListRequest>,
     ) -> Result<Response<pb::ListExecutionsResponse>, Status> {
-        let caller = identity::caller(&request);
-        let result = async {
-            self.require_admin(&caller, "the platform-wide execution listing")?;
-            let executions = self.records.list(Table::Executions, "").await?;
+        serve(request, async |caller, _| {
+            let actors = self
+                .tenant_actors(&caller, "the tenant-wide execution listing")
+                .await?;
+            let executions = self
+                .of_actors(Table::Executions, &actors, |e: &pb::Execution| &e.actor_id)
+                .await?;
             Ok(pb::ListExecutionsResponse { executions })
-        }
-        .await;
-        respond(result)
+        })
+        .await
     }
 }

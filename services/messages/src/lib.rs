@@ -10,13 +10,15 @@ use abaco::{
     AbacoError, Result,
     error::respond,
     fleet::Fleet,
-    identity, ids,
+    identity::Caller,
+    ids,
     mailbox::Mailboxes,
-    pb::{self, messages_server::Messages},
-    records::{Records, child_key, may_address},
+    pb::{self, PermissionLevel, messages_server::Messages},
+    records::{Records, child_key},
     store::Table,
     time,
 };
+use abaco_auth::{Access, Authenticator, grpc::Authenticated};
 use bytes::Bytes;
 use prost::Message;
 use tonic::{Request, Response, Status};
@@ -28,47 +30,41 @@ const CONTENT_TYPES: [&str; 3] = ["str", "application/json", "application/octet-
 #[derive(Debug, Clone)]
 pub struct MessagesService {
     records: Records,
+    access: Access,
     mailboxes: Arc<dyn Mailboxes>,
     fleet: Arc<dyn Fleet>,
-    admins: Vec<String>,
 }
 
 impl MessagesService {
-    /// A service over these backends; `admins` may address every actor.
-    pub fn new(
-        records: Records,
-        mailboxes: Arc<dyn Mailboxes>,
-        fleet: Arc<dyn Fleet>,
-        admins: Vec<String>,
-    ) -> Self {
+    /// A service over these backends; `access` decides who may do what.
+    pub fn new(access: Access, mailboxes: Arc<dyn Mailboxes>, fleet: Arc<dyn Fleet>) -> Self {
         Self {
-            records,
+            records: access.records().clone(),
+            access,
             mailboxes,
             fleet,
-            admins,
         }
     }
 
-    /// The gRPC server for this service.
-    pub fn into_server(self) -> pb::messages_server::MessagesServer<Self> {
-        pb::messages_server::MessagesServer::new(self)
+    /// The gRPC server for this service, behind `auth`.
+    pub fn into_server(
+        self,
+        auth: Authenticator,
+    ) -> Authenticated<pb::messages_server::MessagesServer<Self>> {
+        Authenticated::new(pb::messages_server::MessagesServer::new(self), auth)
     }
 
-    async fn actor_for(&self, actor_id: &str, caller: &str) -> Result<pb::Actor> {
-        let actor = self.records.actor(actor_id).await?;
-        self.addressable(&actor, caller)?;
+    /// An actor the caller may act on at `need`, and not being deleted (else as good as
+    /// absent).
+    async fn actor_for(
+        &self,
+        identifier: &str,
+        caller: &Caller,
+        need: PermissionLevel,
+    ) -> Result<pb::Actor> {
+        let actor = self.access.actor(caller, identifier, need).await?.actor;
+        live(&actor)?;
         Ok(actor)
-    }
-
-    /// Whether `caller` may send to, count or purge `actor`: its owner or an admin, and the
-    /// actor not being deleted. Otherwise the actor is as good as absent to them.
-    fn addressable(&self, actor: &pb::Actor, caller: &str) -> Result<()> {
-        if !may_address(actor, caller, &self.admins)
-            || actor.status() == pb::ActorStatus::ShuttingDown
-        {
-            return Err(AbacoError::not_found("actor", &actor.id));
-        }
-        Ok(())
     }
 
     /// Removes the record of a message that was not accepted after all.
@@ -86,7 +82,7 @@ impl MessagesService {
     async fn send(
         &self,
         request: pb::SendMessageRequest,
-        caller: &str,
+        caller: &Caller,
     ) -> Result<pb::SendMessageResponse> {
         if !CONTENT_TYPES.contains(&request.content_type.as_str()) {
             return Err(AbacoError::invalid(format!(
@@ -110,20 +106,37 @@ impl MessagesService {
                 "parameter {name:?} is not a valid environment variable name"
             )));
         }
+        // A nonce is redeemed first: it says whose the run is. Anyone else is checked against
+        // the actor that comes back with the insert, so an id costs no extra round trip.
+        let (actor_id, executor) = if caller.via_nonce() {
+            let granted = self
+                .access
+                .actor(caller, &request.actor_id, PermissionLevel::Execute)
+                .await?;
+            (granted.actor.id, granted.caller.user)
+        } else {
+            (
+                self.access
+                    .resolve(&caller.tenant, &request.actor_id)
+                    .await?,
+                caller.user.clone(),
+            )
+        };
         let received = time::now();
         let execution = pb::Execution {
             id: ids::new_id(),
-            actor_id: request.actor_id.clone(),
+            actor_id: actor_id.clone(),
+            executor: executor.clone(),
             status: pb::ExecutionStatus::Submitted.into(),
             message_received_time: received.clone(),
             ..Default::default()
         };
         let span = tracing::Span::current();
         span.record("execution", execution.id.as_str());
-        let key = child_key(&request.actor_id, &execution.id);
+        let key = child_key(&actor_id, &execution.id);
         // The record goes in together with the read of the actor: one store round trip per
         // message instead of two (ingest rate, BENCHMARKS.md). Nothing is written for an
-        // actor that is gone; for one the caller may not address, or one being deleted, the
+        // actor that is gone; for one the caller may not send to, or one being deleted, the
         // record is taken back before anything is published, so no worker ever sees it.
         let actor: pb::Actor = self
             .records
@@ -132,11 +145,18 @@ impl MessagesService {
                 &key,
                 &execution,
                 Table::Actors,
-                &request.actor_id,
+                &actor_id,
             )
             .await?
             .ok_or_else(|| AbacoError::not_found("actor", &request.actor_id))?;
-        if let Err(refused) = self.addressable(&actor, caller) {
+        let allowed = if caller.via_nonce() {
+            Ok(())
+        } else {
+            self.access
+                .check(caller, &actor, PermissionLevel::Execute)
+                .await
+        };
+        if let Err(refused) = allowed.and_then(|()| live(&actor)) {
             self.take_back(&key, &execution.id).await;
             return Err(refused);
         }
@@ -146,7 +166,7 @@ impl MessagesService {
             body: request.body.clone(),
             content_type: request.content_type.clone(),
             environment: request.environment,
-            sender: caller.to_string(),
+            sender: executor.clone(),
             received_time: received,
             // The worker's execution span continues this trace.
             trace_context: abaco::trace_context::to_map(&span),
@@ -169,8 +189,17 @@ impl MessagesService {
             msg: summary(&request.content_type, &request.body),
             execution_id: execution.id,
             actor_id: actor.id,
+            executor,
         })
     }
+}
+
+/// An actor being deleted takes no more messages: to callers it is already gone.
+fn live(actor: &pb::Actor) -> Result<()> {
+    if actor.status() == pb::ActorStatus::ShuttingDown {
+        return Err(AbacoError::not_found("actor", &actor.id));
+    }
+    Ok(())
 }
 
 /// The message as the answer shows it: the text, or a note of a binary message's size.
@@ -186,67 +215,79 @@ fn mailbox_error(error: abaco::mailbox::MailboxError) -> AbacoError {
     AbacoError::Unavailable(error.to_string())
 }
 
+/// Runs `work` for the caller of `request`, answering its outcome.
+async fn serve<T, R>(
+    request: Request<T>,
+    work: impl AsyncFnOnce(Caller, T) -> Result<R>,
+) -> Result<Response<R>, Status> {
+    let caller = Caller::of(&request)?;
+    respond(work(caller, request.into_inner()).await)
+}
+
 #[tonic::async_trait]
 impl Messages for MessagesService {
     async fn send_message(
         &self,
         request: Request<pb::SendMessageRequest>,
     ) -> Result<Response<pb::SendMessageResponse>, Status> {
-        let caller = identity::caller(&request);
-        respond(self.send(request.into_inner(), &caller).await)
+        serve(request, async |caller, r| self.send(r, &caller).await).await
     }
 
     async fn count_messages(
         &self,
         request: Request<pb::ActorRef>,
     ) -> Result<Response<pb::MessageCount>, Status> {
-        let caller = identity::caller(&request);
-        let actor_id = request.into_inner().actor_id;
-        let result = async {
-            self.actor_for(&actor_id, &caller).await?;
+        serve(request, async |caller, r| {
+            let actor = self
+                .actor_for(&r.actor_id, &caller, PermissionLevel::Read)
+                .await?;
             let messages = self
                 .mailboxes
-                .depth(&actor_id)
+                .depth(&actor.id)
                 .await
                 .map_err(mailbox_error)?;
-            Ok(pb::MessageCount { actor_id, messages })
-        }
-        .await;
-        respond(result)
+            Ok(pb::MessageCount {
+                actor_id: actor.id,
+                messages,
+            })
+        })
+        .await
     }
 
     async fn purge_messages(
         &self,
         request: Request<pb::ActorRef>,
     ) -> Result<Response<pb::MessageCount>, Status> {
-        let caller = identity::caller(&request);
-        let actor_id = request.into_inner().actor_id;
-        let result = async {
-            self.actor_for(&actor_id, &caller).await?;
+        serve(request, async |caller, r| {
+            let actor = self
+                .actor_for(&r.actor_id, &caller, PermissionLevel::Update)
+                .await?;
             let messages = self
                 .mailboxes
-                .purge(&actor_id)
+                .purge(&actor.id)
                 .await
                 .map_err(mailbox_error)?;
-            Ok(pb::MessageCount { actor_id, messages })
-        }
-        .await;
-        respond(result)
+            Ok(pb::MessageCount {
+                actor_id: actor.id,
+                messages,
+            })
+        })
+        .await
     }
 
     async fn get_results(
         &self,
         request: Request<pb::GetExecutionRequest>,
     ) -> Result<Response<pb::ExecutionResults>, Status> {
-        let caller = identity::caller(&request);
-        let request = request.into_inner();
-        let result = async {
-            self.actor_for(&request.actor_id, &caller).await?;
-            let key = child_key(&request.actor_id, &request.execution_id);
+        serve(request, async |caller, r| {
+            let actor = self
+                .actor_for(&r.actor_id, &caller, PermissionLevel::Read)
+                .await?;
+            let key = child_key(&actor.id, &r.execution_id);
             let execution: Option<pb::Execution> =
                 self.records.get(Table::Executions, &key).await?;
             if execution.is_none() {
-                return Err(AbacoError::not_found("execution", &request.execution_id));
+                return Err(AbacoError::not_found("execution", &r.execution_id));
             }
             let results = self
                 .records
@@ -254,11 +295,10 @@ impl Messages for MessagesService {
                 .await?
                 .unwrap_or_default();
             Ok(pb::ExecutionResults {
-                execution_id: request.execution_id,
+                execution_id: r.execution_id,
                 results: results.to_vec(),
             })
-        }
-        .await;
-        respond(result)
+        })
+        .await
     }
 }

@@ -1,7 +1,7 @@
 //! From a caller's [`ActorSpec`] to an [`Actor`] record: defaults on create, merge on update,
 //! and the checks a record must pass before it is stored. Every refusal names the field.
 
-use abaco::{AbacoError, Result, ids, pb};
+use abaco::{AbacoError, Result, identity::Caller, ids, pb};
 
 use crate::image_ref;
 
@@ -18,8 +18,6 @@ pub struct Limits {
     pub max_log_ex: u32,
     /// Smallest `memLimit` in bytes Docker accepts.
     pub min_mem_limit: u64,
-    /// Users allowed to register privileged actors.
-    pub admins: Vec<String>,
 }
 
 impl Default for Limits {
@@ -30,7 +28,6 @@ impl Default for Limits {
             max_run_time: 7 * 24 * 3600,
             max_log_ex: 365 * 24 * 3600,
             min_mem_limit: 6 * 1024 * 1024,
-            admins: Vec::new(),
         }
     }
 }
@@ -71,10 +68,11 @@ pub fn merge(actor: &mut pb::Actor, spec: &pb::ActorSpec) -> bool {
 }
 
 /// A new actor record from a spec, before validation.
-pub fn new_actor(spec: &pb::ActorSpec, owner: &str, limits: &Limits, now: &str) -> pb::Actor {
+pub fn new_actor(spec: &pb::ActorSpec, owner: &Owner<'_>, limits: &Limits, now: &str) -> pb::Actor {
     let mut actor = pb::Actor {
         id: ids::new_id(),
-        owner: owner.to_string(),
+        owner: owner.user.to_string(),
+        tenant: owner.tenant.to_string(),
         status: pb::ActorStatus::Submitted.into(),
         stateless: true,
         queue: "default".into(),
@@ -98,8 +96,65 @@ pub fn new_actor(spec: &pb::ActorSpec, owner: &str, limits: &Limits, now: &str) 
     actor
 }
 
-/// Checks a record about to be stored; `caller` matters for admin-only fields.
-pub fn validate(actor: &pb::Actor, caller: &str, limits: &Limits) -> Result<()> {
+/// Who a new actor belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    /// The tenant it lives in.
+    pub tenant: &'a str,
+    /// The user who owns it.
+    pub user: &'a str,
+}
+
+/// Whether two records differ in one field.
+type Differs = fn(&pb::Actor, &pb::Actor) -> bool;
+
+/// Fields only admins and privileged users may set, as abaco has them: (camelCase name, how
+/// it differs between two records).
+const RESTRICTED: &[(&str, Differs)] = &[
+    ("privileged", |a, b| a.privileged != b.privileged),
+    ("maxWorkers", |a, b| a.max_workers != b.max_workers),
+    ("maxCpus", |a, b| a.max_cpus != b.max_cpus),
+    ("memLimit", |a, b| a.mem_limit != b.mem_limit),
+    ("queue", |a, b| a.queue != b.queue),
+    ("useContainerUid", |a, b| {
+        a.use_container_uid != b.use_container_uid
+    }),
+];
+
+/// A spec without the restricted fields: what a regular user's request would make.
+pub fn unrestricted(spec: &pb::ActorSpec) -> pb::ActorSpec {
+    pb::ActorSpec {
+        privileged: None,
+        max_workers: None,
+        max_cpus: None,
+        mem_limit: None,
+        queue: None,
+        use_container_uid: None,
+        ..spec.clone()
+    }
+}
+
+/// Refuses a caller who is neither admin nor privileged when `proposed` differs from
+/// `baseline` (the record the same request would make without the restricted fields) in a
+/// restricted field; names the field. Setting a field to the value it would have anyway is
+/// allowed, so an actor read and written back unchanged is never refused.
+pub fn check_restricted(baseline: &pb::Actor, proposed: &pb::Actor, caller: &Caller) -> Result<()> {
+    if caller.is_privileged() {
+        return Ok(());
+    }
+    match RESTRICTED
+        .iter()
+        .find(|(_, differs)| differs(baseline, proposed))
+    {
+        Some((field, _)) => Err(AbacoError::Forbidden(format!(
+            "only admins and privileged users may set {field}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Checks a record about to be stored.
+pub fn validate(actor: &pb::Actor, limits: &Limits) -> Result<()> {
     let invalid = |text: String| Err(AbacoError::Invalid(text));
     if actor.image.is_empty() {
         return invalid("image is required".into());
@@ -174,11 +229,6 @@ pub fn validate(actor: &pb::Actor, caller: &str, limits: &Limits) -> Result<()> 
     if actor.link == actor.id {
         return invalid("link must name another actor".into());
     }
-    if actor.privileged && !limits.admins.iter().any(|admin| admin == caller) {
-        return Err(AbacoError::Forbidden(
-            "only administrators may register privileged actors".into(),
-        ));
-    }
     Ok(())
 }
 
@@ -193,13 +243,13 @@ mod tests {
         }
     }
 
+    const ALICE: Owner<'static> = Owner {
+        tenant: "default",
+        user: "alice",
+    };
+
     fn built(spec: &pb::ActorSpec) -> pb::Actor {
-        new_actor(
-            spec,
-            "alice",
-            &Limits::default(),
-            "2026-01-01T00:00:00.000Z",
-        )
+        new_actor(spec, &ALICE, &Limits::default(), "2026-01-01T00:00:00.000Z")
     }
 
     #[test]
@@ -211,7 +261,7 @@ mod tests {
         assert_eq!(actor.revision, 1);
         assert_eq!(actor.owner, "alice");
         assert!(ids::looks_like_id(&actor.id));
-        assert!(validate(&actor, "alice", &Limits::default()).is_ok());
+        assert!(validate(&actor, &Limits::default()).is_ok());
     }
 
     #[test]
@@ -220,7 +270,7 @@ mod tests {
         s.stateless = Some(false);
         assert_eq!(built(&s).max_workers, 1);
         s.max_workers = Some(2);
-        let error = validate(&built(&s), "alice", &Limits::default()).unwrap_err();
+        let error = validate(&built(&s), &Limits::default()).unwrap_err();
         assert!(error.to_string().contains("maxWorkers"), "{error}");
     }
 
@@ -266,7 +316,7 @@ mod tests {
             ),
         ];
         for (spec, field) in cases {
-            let error = validate(&built(&spec), "alice", &Limits::default()).unwrap_err();
+            let error = validate(&built(&spec), &Limits::default()).unwrap_err();
             assert!(
                 error.to_string().contains(field),
                 "{error} should name {field}"
@@ -275,20 +325,41 @@ mod tests {
     }
 
     #[test]
-    fn privileged_is_for_admins() {
-        let s = pb::ActorSpec {
-            privileged: Some(true),
+    fn restricted_fields_are_for_admins_and_privileged_users() {
+        use abaco::identity::Role;
+        let regular = Caller::user("default", "alice", Role::Regular);
+        let privileged = Caller::user("default", "alice", Role::Privileged);
+        for spec in [
+            pb::ActorSpec {
+                privileged: Some(true),
+                ..spec("a")
+            },
+            pb::ActorSpec {
+                max_workers: Some(3),
+                ..spec("a")
+            },
+            pb::ActorSpec {
+                mem_limit: Some(1 << 30),
+                ..spec("a")
+            },
+            pb::ActorSpec {
+                queue: Some("gpu".into()),
+                ..spec("a")
+            },
+        ] {
+            let proposed = built(&spec);
+            let mut baseline = built(&unrestricted(&spec));
+            baseline.id.clone_from(&proposed.id);
+            let refused = check_restricted(&baseline, &proposed, &regular).unwrap_err();
+            assert!(matches!(refused, AbacoError::Forbidden(_)), "{refused}");
+            assert!(check_restricted(&baseline, &proposed, &privileged).is_ok());
+        }
+        // The default value, written out, is no change.
+        let same = pb::ActorSpec {
+            max_workers: Some(10),
             ..spec("a")
         };
-        let limits = Limits {
-            admins: vec!["root".into()],
-            ..Limits::default()
-        };
-        assert!(matches!(
-            validate(&built(&s), "alice", &limits),
-            Err(AbacoError::Forbidden(_))
-        ));
-        assert!(validate(&built(&s), "root", &limits).is_ok());
+        assert!(check_restricted(&built(&unrestricted(&same)), &built(&same), &regular).is_ok());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! gRPC channels to spawners and workers, made once per address and reused: tonic channels
-//! multiplex calls and reconnect by themselves.
+//! gRPC channels to spawners and workers, made once per address and reused (tonic channels
+//! multiplex calls and reconnect by themselves), and the internal token every control call
+//! carries.
 
 use std::{
     collections::HashMap,
@@ -7,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use abaco::{AbacoError, Result};
+use abaco::{AbacoError, Result, secret::Secret};
 use tonic::transport::{Channel, Endpoint};
 
 /// How long a control call may take before it counts as failed.
@@ -17,9 +18,33 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Default)]
 pub struct Channels {
     by_addr: Arc<Mutex<HashMap<String, Channel>>>,
+    internal_token: Option<Secret>,
 }
 
 impl Channels {
+    /// Channels whose calls carry `internal_token`.
+    pub fn new(internal_token: Option<Secret>) -> Self {
+        Self {
+            by_addr: Arc::default(),
+            internal_token,
+        }
+    }
+
+    /// The token control calls carry.
+    pub fn internal_token(&self) -> Option<&Secret> {
+        self.internal_token.as_ref()
+    }
+
+    /// A control call of `message`, with the internal token.
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        abaco_auth::grpc::attach_internal(
+            &mut request,
+            self.internal_token.as_ref().map(Secret::expose),
+        );
+        request
+    }
+
     /// The channel to `addr` (`host:port`).
     pub fn get(&self, addr: &str) -> Result<Channel> {
         let mut cache = self

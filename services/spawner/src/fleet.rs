@@ -13,6 +13,7 @@ use abaco::{
     ids,
     pb::{self, spawner_client::SpawnerClient, worker_control_client::WorkerControlClient},
     records::{Records, child_key},
+    secret::Secret,
     store::Table,
     time,
 };
@@ -73,11 +74,12 @@ fn is_live(worker: &pb::Worker) -> bool {
 }
 
 impl SpawnerFleet {
-    /// A fleet over the spawners registered in `records`.
-    pub fn new(records: Records) -> Self {
+    /// A fleet over the spawners registered in `records`; its calls to spawners and workers
+    /// carry `internal_token`.
+    pub fn new(records: Records, internal_token: Option<Secret>) -> Self {
         Self {
             records,
-            channels: Channels::default(),
+            channels: Channels::new(internal_token),
             staffed: Staffed::default(),
         }
     }
@@ -154,11 +156,11 @@ impl SpawnerFleet {
         self.records.insert(Table::Workers, &key, &worker).await?;
         let mut client = SpawnerClient::new(self.channels.get(&spawner.addr)?);
         let asked = client
-            .spawn_worker(pb::SpawnWorkerRequest {
+            .spawn_worker(self.channels.request(pb::SpawnWorkerRequest {
                 actor_id: actor.id.clone(),
                 worker_id: worker.id.clone(),
                 revision: actor.revision,
-            })
+            }))
             .await;
         match asked {
             Ok(answer) => Ok(answer.into_inner().worker.unwrap_or(worker)),
@@ -191,11 +193,11 @@ impl SpawnerFleet {
         };
         let mut client = SpawnerClient::new(self.channels.get(&spawner.addr)?);
         client
-            .stop_worker(pb::StopWorkerRequest {
+            .stop_worker(self.channels.request(pb::StopWorkerRequest {
                 actor_id: worker.actor_id.clone(),
                 worker_id: worker.id.clone(),
                 graceful,
-            })
+            }))
             .await
             .map(|_| ())
             .or_else(|status| match status.code() {
@@ -307,9 +309,9 @@ impl Fleet for SpawnerFleet {
         };
         let mut client = WorkerControlClient::new(self.channels.get(&worker.control_addr)?);
         match client
-            .force_quit(pb::ForceQuitRequest {
+            .force_quit(self.channels.request(pb::ForceQuitRequest {
                 execution_id: execution.id.clone(),
-            })
+            }))
             .await
         {
             Ok(answer) => Ok(answer.into_inner().stopped),

@@ -7,8 +7,10 @@ use abaco::{
     error::respond,
     pb::{self, spawner_server::Spawner},
     records::{Records, child_key},
+    secret::Secret,
     store::Table,
 };
+use abaco_auth::grpc::InternalOnly;
 use tonic::{Request, Response, Status};
 
 use crate::{channels::Channels, launcher::Launcher};
@@ -23,19 +25,26 @@ pub struct SpawnerService {
 }
 
 impl SpawnerService {
-    /// A spawner described by `info`, launching with `launcher`.
-    pub fn new(records: Records, launcher: Arc<dyn Launcher>, info: pb::SpawnerInfo) -> Self {
+    /// A spawner described by `info`, launching with `launcher`; its calls to workers carry
+    /// `internal_token`.
+    pub fn new(
+        records: Records,
+        launcher: Arc<dyn Launcher>,
+        info: pb::SpawnerInfo,
+        internal_token: Option<Secret>,
+    ) -> Self {
         Self {
             records,
             launcher,
             info,
-            channels: Channels::default(),
+            channels: Channels::new(internal_token),
         }
     }
 
-    /// The gRPC server for this service.
-    pub fn into_server(self) -> pb::spawner_server::SpawnerServer<Self> {
-        pb::spawner_server::SpawnerServer::new(self)
+    /// The gRPC server for this service: only callers with the internal token reach it.
+    pub fn into_server(self) -> InternalOnly<pb::spawner_server::SpawnerServer<Self>> {
+        let token = self.channels.internal_token().cloned();
+        InternalOnly::new(pb::spawner_server::SpawnerServer::new(self), token)
     }
 
     async fn spawn(&self, request: pb::SpawnWorkerRequest) -> Result<pb::Worker> {
@@ -74,7 +83,9 @@ impl SpawnerService {
         let mut client = pb::worker_control_client::WorkerControlClient::new(
             self.channels.get(&worker.control_addr)?,
         );
-        client.stop(pb::StopRequest { graceful: true }).await?;
+        client
+            .stop(self.channels.request(pb::StopRequest { graceful: true }))
+            .await?;
         Ok(())
     }
 

@@ -11,9 +11,11 @@ use abaco::{
     mailbox::Mailboxes,
     pb,
     records::{Records, child_key},
+    secret::Secret,
     store::Table,
     time,
 };
+use abaco_auth::grpc::InternalOnly;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +35,9 @@ pub struct HostSettings {
     pub control_bind: std::net::SocketAddr,
     /// Host part of the control address others use to reach this worker.
     pub advertise_host: String,
+    /// The token callers of the control endpoint must present; `None` admits every caller
+    /// (`header` mode on loopback only).
+    pub internal_token: Option<Secret>,
 }
 
 impl Default for HostSettings {
@@ -40,6 +45,7 @@ impl Default for HostSettings {
         Self {
             control_bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             advertise_host: "127.0.0.1".into(),
+            internal_token: None,
         }
     }
 }
@@ -121,7 +127,10 @@ async fn host_worker(
     let handle = ctx.handle();
     let done = CancellationToken::new();
     let mut endpoint = GrpcEndpoint::default();
-    endpoint.add(control_service(handle.clone()));
+    endpoint.add(InternalOnly::new(
+        control_service(handle.clone()),
+        host.internal_token.clone(),
+    ));
     let serving = tokio::spawn(endpoint.serve(listener, done.clone().cancelled_owned()));
     let beating = tokio::spawn(heartbeat(
         records.clone(),

@@ -111,6 +111,7 @@ impl Harness {
             actor_id: self.actor.id.clone(),
             status: ExecutionStatus::Submitted.into(),
             message_received_time: abaco::time::now(),
+            executor: "alice".into(),
             ..Default::default()
         };
         self.records
@@ -262,7 +263,10 @@ async fn a_message_runs_and_is_recorded_before_the_ack() {
     );
     assert_eq!(execution.exit_code, Some(0));
     assert_eq!(execution.worker_id, handle.worker_id());
-    assert_eq!(execution.executor, handle.worker_id());
+    assert_eq!(
+        execution.executor, "alice",
+        "the user the message came from"
+    );
     assert!(!execution.container_id.is_empty());
     assert!(
         abaco::time::parse(&execution.finish_time) >= abaco::time::parse(&execution.start_time)

@@ -17,7 +17,8 @@ pub struct RunContext<'a> {
     pub api_server: &'a str,
     /// The actor's state as JSON text.
     pub state_json: &'a str,
-    /// Token for the actor to call the API with (`None` until tokens exist).
+    /// Token for the actor to call the API with, as its owner; `None` when the actor did not
+    /// ask for one or the platform has no key to sign it.
     pub access_token: Option<&'a str>,
 }
 
@@ -70,8 +71,8 @@ pub fn build(
         ("_abaco_container_repo", actor.image.as_str()),
         ("_abaco_actor_revision", revision.as_str()),
     ];
-    if actor.token {
-        contract.push(("_abaco_access_token", run.access_token.unwrap_or("")));
+    if let Some(token) = run.access_token {
+        contract.push(("_abaco_access_token", token));
     }
     for (name, value) in contract {
         env.insert(name.to_string(), value.replace('\0', ""));
@@ -147,13 +148,17 @@ mod tests {
     }
 
     #[test]
-    fn binary_messages_leave_msg_empty_and_tokens_appear_when_asked() {
-        let mut actor = actor();
-        actor.token = true;
-        let env = build(&actor, &message(&[0, 159, 146, 150], BINARY), RUN);
+    fn binary_messages_leave_msg_empty_and_tokens_appear_when_made() {
+        let env = build(&actor(), &message(&[0, 159, 146, 150], BINARY), RUN);
         assert_eq!(get(&env, "MSG"), Some(""));
         assert_eq!(get(&env, "_abaco_Content_Type"), Some(BINARY));
-        assert_eq!(get(&env, "_abaco_access_token"), Some(""));
+        assert_eq!(get(&env, "_abaco_access_token"), None);
+        let with_token = RunContext {
+            access_token: Some("jwt"),
+            ..RUN
+        };
+        let env = build(&actor(), &message(b"m", "str"), with_token);
+        assert_eq!(get(&env, "_abaco_access_token"), Some("jwt"));
     }
 
     #[test]

@@ -26,6 +26,7 @@ use abaco::{
     store::Table,
     time,
 };
+use abaco_auth::AccessTokenMinter;
 use bytes::Bytes;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
@@ -69,6 +70,11 @@ pub struct WorkerSettings {
     pub default_mem_limit: Option<u64>,
     /// CPU limit (1e-9 CPUs) when the actor sets none.
     pub default_nano_cpus: Option<u64>,
+    /// Signs the `_abaco_access_token` of runs of actors with `token: true`; without it those
+    /// runs get no token.
+    pub access_tokens: Option<AccessTokenMinter>,
+    /// The tenant of actors recorded before tenants existed.
+    pub default_tenant: String,
 }
 
 impl Default for WorkerSettings {
@@ -83,6 +89,8 @@ impl Default for WorkerSettings {
             default_max_run_time: None,
             default_mem_limit: None,
             default_nano_cpus: None,
+            access_tokens: None,
+            default_tenant: "default".into(),
         }
     }
 }
@@ -351,6 +359,19 @@ async fn run_spec(ctx: &WorkerContext, actor: &pb::Actor, message: &pb::MailboxM
             }
         }
     };
+    // A fresh token per run, for the actor's owner, when the actor asks and the platform
+    // can sign one.
+    let access_token = match (&ctx.settings.access_tokens, actor.token) {
+        (Some(minter), true) => {
+            let tenant = if actor.tenant.is_empty() {
+                &ctx.settings.default_tenant
+            } else {
+                &actor.tenant
+            };
+            minter.mint(tenant, &actor.owner, &actor.id)
+        }
+        _ => None,
+    };
     let env = env::build(
         actor,
         message,
@@ -358,8 +379,7 @@ async fn run_spec(ctx: &WorkerContext, actor: &pb::Actor, message: &pb::MailboxM
             worker_id: ctx.worker_id(),
             api_server: &ctx.settings.api_server,
             state_json: &state_json,
-            // No token service exists yet: actors that ask get the variable, empty.
-            access_token: None,
+            access_token: access_token.as_deref(),
         },
     );
     let nonzero = |v: u64| (v > 0).then_some(v);

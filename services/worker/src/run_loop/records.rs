@@ -118,8 +118,8 @@ pub async fn claim(
 
 fn mark_running(execution: &mut pb::Execution, worker_id: &str) {
     execution.set_status(ExecutionStatus::Running);
+    // `executor` stays the user the message was accepted from, as abaco has it.
     execution.worker_id = worker_id.to_string();
-    execution.executor = worker_id.to_string();
     execution.start_time = time::now();
     execution.finish_time.clear();
     execution.status_message.clear();

@@ -2,6 +2,8 @@
 //! into the configured case as each key is inserted, so values that belong to the user (an
 //! actor's environment, its state) are never touched by the conversion.
 
+mod access;
+
 use abaco::{pb, settings::Case, status};
 use serde_json::{Map, Value};
 
@@ -271,7 +273,7 @@ impl View {
                 "_links",
                 links([
                     ("messages", format!("{actor_url}/messages")),
-                    ("owner", self.caller.profile_link(&self.caller.user)),
+                    ("owner", self.caller.profile_link(&s.executor)),
                     ("self", self.execution_url(&s.actor_id, &s.execution_id)),
                 ]),
             )
@@ -309,10 +311,10 @@ mod tests {
     fn view(case: Case) -> View {
         View::new(
             case,
-            Caller {
-                user: "alice".into(),
-                base: "http://h:8000".into(),
-            },
+            Caller::new(
+                abaco::identity::Caller::user("default", "alice", abaco::identity::Role::Regular),
+                "http://h:8000",
+            ),
         )
     }
 

@@ -1,17 +1,21 @@
 //! Request bodies to gRPC messages, by hand: every field in camelCase or snake_case, and every
 //! refusal names the field as the caller spelled it.
 
+mod access;
+
 use std::collections::HashMap;
 
 use abaco::pb;
 use serde_json::{Map, Value};
+
+pub(crate) use access::{alias, nonce, permission};
 
 /// A refused input; the text is shown to the caller with a 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct InputError(pub(crate) String);
 
-fn fail<T>(text: impl Into<String>) -> Result<T, InputError> {
+pub(super) fn fail<T>(text: impl Into<String>) -> Result<T, InputError> {
     Err(InputError(text.into()))
 }
 
@@ -72,7 +76,7 @@ const ACTOR_FIELDS: &[(&str, &str)] = &[
 
 /// The fields of `object` by their camelCase name, each with the key the caller wrote.
 /// Unknown keys and a field given in both spellings are refused; nulls count as absent.
-fn canonical_fields<'a>(
+pub(super) fn canonical_fields<'a>(
     object: &'a Map<String, Value>,
     fields: &[(&'static str, &'static str)],
 ) -> Result<HashMap<&'static str, (&'a str, &'a Value)>, InputError> {
@@ -160,7 +164,7 @@ pub(crate) fn worker_count(body: &[u8]) -> Result<u32, InputError> {
     }
 }
 
-fn string(key: &str, value: &Value) -> Result<String, InputError> {
+pub(super) fn string(key: &str, value: &Value) -> Result<String, InputError> {
     match value {
         Value::String(s) => Ok(s.clone()),
         _ => fail(format!("{key} must be a string")),
