@@ -6,6 +6,7 @@ pub mod components;
 pub mod config;
 pub mod shutdown;
 pub mod telemetry;
+pub mod token;
 
 // Request handling allocates small, short-lived buffers on several threads; mimalloc serves
 // them for less CPU than glibc's allocator (ingest about 10 % faster, BENCHMARKS.md). Built

@@ -1,7 +1,7 @@
 //! `abaco`: every component of the platform as a subcommand, and `up` to run the whole
 //! platform in one process on the embedded backends.
 
-use abaco_cli::{WorkerArgs, components, config, shutdown, telemetry};
+use abaco_cli::{WorkerArgs, components, config, shutdown, telemetry, token};
 use clap::{Parser, Subcommand};
 
 /// abaco: actor-based containers, functions as a service for research computing.
@@ -21,6 +21,8 @@ enum Command {
     /// One worker; spawners start these (as `abaco-worker` when that program sits beside
     /// this one).
     Worker(WorkerArgs),
+    /// Prints a JWT for a user, signed with jwt_hs256_secret (for `auth = jwt`).
+    Token(token::TokenArgs),
 }
 
 /// The components that serve until stopped, on a runtime with a thread per core.
@@ -61,6 +63,16 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Worker(worker) => abaco_cli::run_worker(&cli.overrides, &worker),
+        Command::Token(args) => {
+            let settings = config::load(&cli.overrides)?;
+            let token = token::mint(&settings, &args)?;
+            // The token is this command's whole output, for `$(abaco token ...)`.
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{token}");
+            }
+            Ok(())
+        }
         Command::Component(component) => {
             tokio::runtime::Runtime::new()?.block_on(run(&cli.overrides, component))
         }

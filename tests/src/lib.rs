@@ -5,17 +5,43 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod api;
+pub mod cast;
 mod platform;
 mod private_services;
 pub mod steps;
 
 pub use api::{Answer, Api};
-pub use platform::{BackendKind, JWT_SECRET, Platform, amqp_url, kill_9, redis_url, token_with};
+pub use platform::{
+    BackendKind, JWT_SECRET, Platform, amqp_url, binary, free_addr, kill_9, redis_url, token_with,
+};
 pub use private_services::{PrivateRabbit, PrivateRedis};
 
-/// Defines one `#[tokio::test]` per backend for an `async fn(Platform)` scenario.
+/// Defines one `#[tokio::test]` per backend for an `async fn(Platform)` scenario; with
+/// `start = f;` first, each platform is started by `f(BackendKind)` (a function in scope
+/// where the macro is used) instead of
+/// [`Platform::start`].
 #[macro_export]
 macro_rules! on_both_backends {
+    (start = $start:ident; $($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let platform = super::$start($crate::BackendKind::Embedded).await;
+                    super::$scenario(platform).await;
+                }
+            )*
+        }
+        mod distributed {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let platform = super::$start($crate::BackendKind::Distributed).await;
+                    super::$scenario(platform).await;
+                }
+            )*
+        }
+    };
     ($($scenario:ident),* $(,)?) => {
         mod embedded {
             $(

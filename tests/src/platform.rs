@@ -336,6 +336,17 @@ impl Platform {
         self.service_addrs.get(index).copied()
     }
 
+    /// Where the user-facing gRPC `service` (registration, messages, admin) is served: the
+    /// one gRPC port of `abaco up`, or that component's own.
+    pub fn service_addr(&self, service: &str) -> SocketAddr {
+        match self.kind {
+            BackendKind::Embedded => self.grpc_addr,
+            BackendKind::Distributed => self
+                .component_addr(service)
+                .unwrap_or_else(|| panic!("no distributed service {service:?}")),
+        }
+    }
+
     /// Waits until the REST API answers and the gRPC endpoints accept connections.
     pub async fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
