@@ -120,39 +120,31 @@ impl Records {
     /// Applies `change` to the current record and writes it back if nothing else wrote in
     /// between, retrying on fresh data otherwise. `change` returns `Ok(false)` to leave the
     /// record as it is. Answers the record as stored, or `NotFound`.
-    pub async fn update<M, F>(&self, table: Table, key: &str, mut change: F) -> Result<M>
+    pub async fn update<M, F>(&self, table: Table, key: &str, change: F) -> Result<M>
     where
         M: Message + Default,
         F: FnMut(&mut M) -> Result<bool> + Send,
     {
-        for _ in 0..MAX_CAS_ATTEMPTS {
-            let Some(found) = self.store.get(table, key).await? else {
-                return Err(AbacoError::not_found(table_kind(table), key));
-            };
-            let mut record: M = decode(table, key, &found.value)?;
-            if !change(&mut record)? {
-                return Ok(record);
-            }
-            let bytes = Bytes::from(record.encode_to_vec());
-            match self
-                .store
-                .put(table, key, bytes, Expect::Version(found.version), None)
-                .await
-            {
-                Ok(_) => return Ok(record),
-                Err(StoreError::Conflict) => continue,
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(AbacoError::Conflict(format!(
-            "{} {key} is changing too fast; try again",
-            table.name()
-        )))
+        self.compare_and_set(table, key, false, change).await
     }
 
     /// Like [`Records::update`], starting from an empty record when there is none; the record
     /// as stored.
-    pub async fn upsert<M, F>(&self, table: Table, key: &str, mut change: F) -> Result<M>
+    pub async fn upsert<M, F>(&self, table: Table, key: &str, change: F) -> Result<M>
+    where
+        M: Message + Default,
+        F: FnMut(&mut M) -> Result<bool> + Send,
+    {
+        self.compare_and_set(table, key, true, change).await
+    }
+
+    async fn compare_and_set<M, F>(
+        &self,
+        table: Table,
+        key: &str,
+        create: bool,
+        mut change: F,
+    ) -> Result<M>
     where
         M: Message + Default,
         F: FnMut(&mut M) -> Result<bool> + Send,
@@ -163,7 +155,8 @@ impl Records {
                     decode::<M>(table, key, &found.value)?,
                     Expect::Version(found.version),
                 ),
-                None => (M::default(), Expect::Absent),
+                None if create => (M::default(), Expect::Absent),
+                None => return Err(AbacoError::not_found(table_kind(table), key)),
             };
             if !change(&mut record)? {
                 return Ok(record);

@@ -44,15 +44,15 @@ fn actor_routes() -> Router<Gateway> {
         )
         .route(
             "/actors/aliases/{alias}/permissions",
-            get(permissions::of_alias).post(permissions::set_on_alias),
+            get(permissions::get::<true>).post(permissions::set::<true>),
         )
         .route(
             "/actors/aliases/{alias}/nonces",
-            get(nonces::list_of_alias).post(nonces::create_on_alias),
+            get(nonces::list::<true>).post(nonces::create::<true>),
         )
         .route(
             "/actors/aliases/{alias}/nonces/{nonce_id}",
-            get(nonces::get_of_alias).delete(nonces::delete_of_alias),
+            get(nonces::get::<true>).delete(nonces::delete::<true>),
         )
         .route("/actors/configs", not_yet("configs").post(later("configs")))
         .route(
@@ -102,15 +102,15 @@ fn actor_routes() -> Router<Gateway> {
         )
         .route(
             "/actors/{actor_id}/nonces",
-            get(nonces::list_of_actor).post(nonces::create_on_actor),
+            get(nonces::list::<false>).post(nonces::create::<false>),
         )
         .route(
             "/actors/{actor_id}/nonces/{nonce_id}",
-            get(nonces::get_of_actor).delete(nonces::delete_of_actor),
+            get(nonces::get::<false>).delete(nonces::delete::<false>),
         )
         .route(
             "/actors/{actor_id}/permissions",
-            get(permissions::of_actor).post(permissions::set_on_actor),
+            get(permissions::get::<false>).post(permissions::set::<false>),
         )
         // After the routes: it is installed on each route registered so far.
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,4 +1,5 @@
-//! `/actors/{id}/nonces...` and `/actors/aliases/{alias}/nonces...`: Access calls.
+//! `/actors/{id}/nonces...` and `/actors/aliases/{alias}/nonces...`: Access calls. Each
+//! handler serves both families; `ALIAS` says whether the path names an alias itself.
 
 use abaco::pb;
 use axum::extract::{
@@ -12,127 +13,45 @@ use serde_json::Value;
 use super::{sharing, view};
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
 
-type Body = Result<Bytes, BytesRejection>;
 type NamePath = Result<Path<String>, PathRejection>;
 type NoncePath = Result<Path<(String, String)>, PathRejection>;
 
-/// Whose nonces a route is about, as its messages name it.
-#[derive(Debug, Clone, Copy)]
-enum Of {
-    Actor,
-    Alias,
+/// How abaco's messages name the owner of the nonces.
+fn noun(alias: bool) -> &'static str {
+    if alias { "Alias" } else { "Actor" }
 }
 
-impl Of {
-    fn target(self, name: String) -> pb::AccessTarget {
-        match self {
-            Self::Actor => sharing::actor(name),
-            Self::Alias => sharing::alias(name),
-        }
-    }
-
-    fn noun(self) -> &'static str {
-        match self {
-            Self::Actor => "Actor",
-            Self::Alias => "Alias",
-        }
-    }
-}
-
-pub(super) async fn list_of_actor(
+pub(super) async fn list<const ALIAS: bool>(
     State(gw): State<Gateway>,
     caller: Caller,
     path: NamePath,
 ) -> Result<Reply, ApiError> {
-    list(&gw, &caller, Of::Actor, path?.0).await
-}
-
-pub(super) async fn list_of_alias(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NamePath,
-) -> Result<Reply, ApiError> {
-    list(&gw, &caller, Of::Alias, path?.0).await
-}
-
-pub(super) async fn create_on_actor(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NamePath,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Reply, ApiError> {
-    create(&gw, &caller, Of::Actor, path?.0, &headers, &body?).await
-}
-
-pub(super) async fn create_on_alias(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NamePath,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Reply, ApiError> {
-    create(&gw, &caller, Of::Alias, path?.0, &headers, &body?).await
-}
-
-pub(super) async fn get_of_actor(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NoncePath,
-) -> Result<Reply, ApiError> {
-    get(&gw, &caller, Of::Actor, path?.0).await
-}
-
-pub(super) async fn get_of_alias(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NoncePath,
-) -> Result<Reply, ApiError> {
-    get(&gw, &caller, Of::Alias, path?.0).await
-}
-
-pub(super) async fn delete_of_actor(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NoncePath,
-) -> Result<Reply, ApiError> {
-    delete(&gw, &caller, Of::Actor, path?.0).await
-}
-
-pub(super) async fn delete_of_alias(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NoncePath,
-) -> Result<Reply, ApiError> {
-    delete(&gw, &caller, Of::Alias, path?.0).await
-}
-
-async fn list(gw: &Gateway, caller: &Caller, of: Of, name: String) -> Result<Reply, ApiError> {
+    let Path(name) = path?;
     let nonces = gw
         .access()
-        .list_nonces(caller.request(of.target(name))?)
+        .list_nonces(caller.request(sharing::target(ALIAS, name))?)
         .await?
         .into_inner()
         .nonces;
     Ok(Reply::ok(
-        format!("{} nonces retrieved successfully.", of.noun()),
-        view(gw, caller).nonces(&nonces),
+        format!("{} nonces retrieved successfully.", noun(ALIAS)),
+        view(&gw, &caller).nonces(&nonces),
     ))
 }
 
-async fn create(
-    gw: &Gateway,
-    caller: &Caller,
-    of: Of,
-    name: String,
-    headers: &HeaderMap,
-    body: &[u8],
+pub(super) async fn create<const ALIAS: bool>(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: NamePath,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Reply, ApiError> {
-    let input = input::nonce(body, sharing::is_form(headers))?;
+    let Path(name) = path?;
+    let input = input::nonce(&body?, sharing::is_form(&headers))?;
     let nonce = gw
         .access()
         .create_nonce(caller.request(pb::CreateNonceRequest {
-            target: Some(of.target(name)),
+            target: Some(sharing::target(ALIAS, name)),
             level: input.level.map(Into::into),
             max_uses: input.max_uses,
             description: input.description,
@@ -140,45 +59,45 @@ async fn create(
         .await?
         .into_inner();
     Ok(Reply::ok(
-        format!("{} nonce created successfully.", of.noun()),
-        view(gw, caller).nonce(&nonce),
+        format!("{} nonce created successfully.", noun(ALIAS)),
+        view(&gw, &caller).nonce(&nonce),
     ))
 }
 
-async fn get(
-    gw: &Gateway,
-    caller: &Caller,
-    of: Of,
-    (name, nonce_id): (String, String),
+pub(super) async fn get<const ALIAS: bool>(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: NoncePath,
 ) -> Result<Reply, ApiError> {
+    let Path((name, nonce_id)) = path?;
     let nonce = gw
         .access()
         .get_nonce(caller.request(pb::NonceRef {
-            target: Some(of.target(name)),
+            target: Some(sharing::target(ALIAS, name)),
             nonce_id,
         })?)
         .await?
         .into_inner();
     Ok(Reply::ok(
-        format!("{} nonce retrieved successfully.", of.noun()),
-        view(gw, caller).nonce(&nonce),
+        format!("{} nonce retrieved successfully.", noun(ALIAS)),
+        view(&gw, &caller).nonce(&nonce),
     ))
 }
 
-async fn delete(
-    gw: &Gateway,
-    caller: &Caller,
-    of: Of,
-    (name, nonce_id): (String, String),
+pub(super) async fn delete<const ALIAS: bool>(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: NoncePath,
 ) -> Result<Reply, ApiError> {
+    let Path((name, nonce_id)) = path?;
     gw.access()
         .delete_nonce(caller.request(pb::NonceRef {
-            target: Some(of.target(name)),
+            target: Some(sharing::target(ALIAS, name)),
             nonce_id,
         })?)
         .await?;
     Ok(Reply::ok(
-        format!("{} nonce deleted successfully.", of.noun()),
+        format!("{} nonce deleted successfully.", noun(ALIAS)),
         Value::Null,
     ))
 }

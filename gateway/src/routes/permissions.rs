@@ -1,4 +1,5 @@
-//! `/actors/{id}/permissions` and `/actors/aliases/{alias}/permissions`: Access calls.
+//! `/actors/{id}/permissions` and `/actors/aliases/{alias}/permissions`: Access calls. Each
+//! handler serves both; `ALIAS` says whether the path names an alias itself.
 
 use abaco::pb;
 use axum::extract::{
@@ -11,73 +12,38 @@ use http::HeaderMap;
 use super::{sharing, view};
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
 
-type Body = Result<Bytes, BytesRejection>;
 type NamePath = Result<Path<String>, PathRejection>;
 
-pub(super) async fn of_actor(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NamePath,
-) -> Result<Reply, ApiError> {
-    let Path(identifier) = path?;
-    get(&gw, &caller, sharing::actor(identifier)).await
-}
-
-pub(super) async fn of_alias(
+pub(super) async fn get<const ALIAS: bool>(
     State(gw): State<Gateway>,
     caller: Caller,
     path: NamePath,
 ) -> Result<Reply, ApiError> {
     let Path(name) = path?;
-    get(&gw, &caller, sharing::alias(name)).await
-}
-
-pub(super) async fn set_on_actor(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NamePath,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Reply, ApiError> {
-    let Path(identifier) = path?;
-    set(&gw, &caller, sharing::actor(identifier), &headers, &body?).await
-}
-
-pub(super) async fn set_on_alias(
-    State(gw): State<Gateway>,
-    caller: Caller,
-    path: NamePath,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Reply, ApiError> {
-    let Path(name) = path?;
-    set(&gw, &caller, sharing::alias(name), &headers, &body?).await
-}
-
-async fn get(gw: &Gateway, caller: &Caller, target: pb::AccessTarget) -> Result<Reply, ApiError> {
     let permissions = gw
         .access()
-        .get_permissions(caller.request(target)?)
+        .get_permissions(caller.request(sharing::target(ALIAS, name))?)
         .await?
         .into_inner();
     Ok(Reply::ok(
         "Permissions retrieved successfully.",
-        view(gw, caller).permissions(&permissions),
+        view(&gw, &caller).permissions(&permissions),
     ))
 }
 
-async fn set(
-    gw: &Gateway,
-    caller: &Caller,
-    target: pb::AccessTarget,
-    headers: &HeaderMap,
-    body: &[u8],
+pub(super) async fn set<const ALIAS: bool>(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: NamePath,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Reply, ApiError> {
-    let input = input::permission(body, sharing::is_form(headers))?;
+    let Path(name) = path?;
+    let input = input::permission(&body?, sharing::is_form(&headers))?;
     let permissions = gw
         .access()
         .set_permission(caller.request(pb::SetPermissionRequest {
-            target: Some(target),
+            target: Some(sharing::target(ALIAS, name)),
             user: input.user,
             level: input.level.into(),
         })?)
@@ -85,6 +51,6 @@ async fn set(
         .into_inner();
     Ok(Reply::ok(
         "Permission added successfully.",
-        view(gw, caller).permissions(&permissions),
+        view(&gw, &caller).permissions(&permissions),
     ))
 }

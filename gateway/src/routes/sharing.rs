@@ -17,16 +17,14 @@ pub(super) fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
-/// An actor, by the id or alias in an `/actors/{actor_id}/...` path.
-pub(super) fn actor(identifier: String) -> pb::AccessTarget {
+/// What a sharing path names: an alias itself (`/actors/aliases/{alias}/...`, `alias`), or an
+/// actor by id or alias (`/actors/{actor_id}/...`).
+pub(super) fn target(alias: bool, name: String) -> pb::AccessTarget {
     pb::AccessTarget {
-        target: Some(Target::ActorId(identifier)),
-    }
-}
-
-/// An alias itself, by the name in an `/actors/aliases/{alias}/...` path.
-pub(super) fn alias(name: String) -> pb::AccessTarget {
-    pb::AccessTarget {
-        target: Some(Target::Alias(name)),
+        target: Some(if alias {
+            Target::Alias(name)
+        } else {
+            Target::ActorId(name)
+        }),
     }
 }

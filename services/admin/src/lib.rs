@@ -6,14 +6,16 @@ use std::{collections::HashSet, sync::Arc};
 
 use abaco::{
     AbacoError, Result,
-    error::respond,
     fleet::Fleet,
     identity::Caller,
     pb::{self, PermissionLevel, admin_server::Admin},
     records::{Records, child_key},
     store::Table,
 };
-use abaco_auth::{Access, Authenticator, grpc::Authenticated};
+use abaco_auth::{
+    Access, Authenticator,
+    grpc::{Authenticated, serve},
+};
 use tonic::{Request, Response, Status};
 
 /// Most workers one `EnsureWorkers` call may ask for.
@@ -135,15 +137,6 @@ fn require_admin(caller: &Caller, what: &str) -> Result<()> {
             "{what} is for administrators"
         )))
     }
-}
-
-/// Runs `work` for the caller of `request`, answering its outcome.
-async fn serve<T, R>(
-    request: Request<T>,
-    work: impl AsyncFnOnce(Caller, T) -> Result<R>,
-) -> Result<Response<R>, Status> {
-    let caller = Caller::of(&request)?;
-    respond(work(caller, request.into_inner()).await)
 }
 
 #[tonic::async_trait]

@@ -143,7 +143,12 @@ pub fn attach_internal<T>(request: &mut tonic::Request<T>, token: Option<&str>) 
     }
 }
 
-/// The caller the edge put on a call, or UNAUTHENTICATED.
-pub fn caller_of<T>(request: &tonic::Request<T>) -> Result<Caller, tonic::Status> {
-    Caller::of(request).map_err(tonic::Status::from)
+/// Runs a service method's `work` for the caller the edge put on `request` (UNAUTHENTICATED
+/// without one) and answers its outcome.
+pub async fn serve<T, R>(
+    request: tonic::Request<T>,
+    work: impl AsyncFnOnce(Caller, T) -> abaco::Result<R>,
+) -> Result<tonic::Response<R>, tonic::Status> {
+    let caller = Caller::of(&request)?;
+    abaco::error::respond(work(caller, request.into_inner()).await)
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use abaco::{
     AbacoError, Result,
-    error::respond,
     fleet::Fleet,
     identity::Caller,
     ids,
@@ -18,7 +17,10 @@ use abaco::{
     store::Table,
     time,
 };
-use abaco_auth::{Access, Authenticator, grpc::Authenticated};
+use abaco_auth::{
+    Access, Authenticator,
+    grpc::{Authenticated, serve},
+};
 use bytes::Bytes;
 use prost::Message;
 use tonic::{Request, Response, Status};
@@ -213,15 +215,6 @@ fn summary(content_type: &str, body: &[u8]) -> String {
 
 fn mailbox_error(error: abaco::mailbox::MailboxError) -> AbacoError {
     AbacoError::Unavailable(error.to_string())
-}
-
-/// Runs `work` for the caller of `request`, answering its outcome.
-async fn serve<T, R>(
-    request: Request<T>,
-    work: impl AsyncFnOnce(Caller, T) -> Result<R>,
-) -> Result<Response<R>, Status> {
-    let caller = Caller::of(&request)?;
-    respond(work(caller, request.into_inner()).await)
 }
 
 #[tonic::async_trait]

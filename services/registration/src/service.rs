@@ -5,14 +5,15 @@ use std::sync::Arc;
 
 use abaco::{
     Result,
-    error::respond,
     fleet::Fleet,
-    identity::Caller,
     mailbox::Mailboxes,
     pb::{self, registration_server::Registration},
     records::Records,
 };
-use abaco_auth::{Access, Authenticator, grpc::Authenticated};
+use abaco_auth::{
+    Access, Authenticator,
+    grpc::{Authenticated, serve},
+};
 use tonic::{Request, Response, Status};
 
 use crate::spec::Limits;
@@ -53,15 +54,6 @@ impl RegistrationService {
     pub(crate) fn records(&self) -> &Records {
         self.access.records()
     }
-}
-
-/// Runs `work` for the caller of `request`, answering its outcome.
-async fn serve<T, R>(
-    request: Request<T>,
-    work: impl AsyncFnOnce(Caller, T) -> Result<R>,
-) -> Result<Response<R>, Status> {
-    let caller = Caller::of(&request)?;
-    respond(work(caller, request.into_inner()).await)
 }
 
 #[tonic::async_trait]

@@ -8,11 +8,14 @@ mod permissions;
 
 use abaco::{
     AbacoError, Result,
-    error::respond,
     identity::Caller,
     pb::{self, PermissionLevel, access_server},
 };
-use abaco_auth::{Access, Authenticator, Target, grpc::Authenticated, levels};
+use abaco_auth::{
+    Access, Authenticator, Target,
+    grpc::{Authenticated, serve},
+    levels,
+};
 use tonic::{Request, Response, Status};
 
 pub(crate) use aliases::forget_aliases_of;
@@ -108,14 +111,6 @@ fn require(held: PermissionLevel, need: PermissionLevel, on: &str) -> Result<()>
         )));
     }
     Ok(())
-}
-
-async fn serve<T, R>(
-    request: Request<T>,
-    work: impl AsyncFnOnce(Caller, T) -> Result<R>,
-) -> Result<Response<R>, Status> {
-    let caller = Caller::of(&request)?;
-    respond(work(caller, request.into_inner()).await)
 }
 
 #[tonic::async_trait]
