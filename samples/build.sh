@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds abaco's sample actor images locally (no registry needed): FROM scratch plus Debian's
-# static busybox, and a tiny static C program where a shell cannot do the job.
+# static busybox, and tiny static C programs (each sample's *.c) where a shell cannot do the job.
 #
 #   samples/build.sh            build every sample that is missing or out of date
 #   samples/build.sh --force    rebuild them all
@@ -11,7 +11,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-all=(echo sleep result exit binary)
+all=(echo sleep result exit binary inspect hog)
 force=0
 names=()
 for arg in "$@"; do
@@ -34,6 +34,7 @@ if [ ! -x "$busybox" ]; then
   fi
 fi
 
+# The results sender of sample-result, which other samples use too.
 sender_src="$here/sample-result/abaco-send.c"
 
 inputs_hash() {
@@ -64,7 +65,14 @@ build_one() {
   trap "rm -rf '$ctx'" RETURN
   cp -a "$dir/." "$ctx/"
   cp "$busybox" "$ctx/busybox"
-  if grep -q abaco-send "$dir/Dockerfile"; then
+  # Each C file of a sample becomes a static program of the same name; samples that send
+  # results get the shared sender.
+  local src
+  for src in "$dir"/*.c; do
+    [ -e "$src" ] || continue
+    gcc -static -O2 -s -o "$ctx/$(basename "$src" .c)" "$src"
+  done
+  if grep -q abaco-send "$dir/Dockerfile" && [ ! -e "$ctx/abaco-send" ]; then
     gcc -static -O2 -s -o "$ctx/abaco-send" "$sender_src"
   fi
   echo "building $image"

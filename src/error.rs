@@ -30,9 +30,13 @@ pub enum AbacoError {
     /// Well-formed, but cannot be carried out as asked.
     #[error("{0}")]
     Unprocessable(String),
-    /// Too much: a body over the limit, too many requests.
+    /// Too many requests, or too much of something the platform bounds (state, workers).
     #[error("{0}")]
     TooMuch(String),
+    /// One item is larger than the platform can carry (a message past the environment's
+    /// limit); the text names the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// A backend (store, broker, Docker) cannot be reached; the request may be retried.
     #[error("{0}")]
     Unavailable(String),
@@ -70,6 +74,7 @@ impl AbacoError {
             Self::Conflict(_) => Code::Aborted,
             Self::Unprocessable(_) => Code::FailedPrecondition,
             Self::TooMuch(_) => Code::ResourceExhausted,
+            Self::TooLarge(_) => Code::OutOfRange,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Timeout(_) => Code::DeadlineExceeded,
             Self::Internal(_) => Code::Internal,
@@ -92,7 +97,8 @@ impl From<tonic::Status> for AbacoError {
     fn from(status: tonic::Status) -> Self {
         let text = status.message().to_string();
         match status.code() {
-            Code::InvalidArgument | Code::OutOfRange => Self::Invalid(text),
+            Code::InvalidArgument => Self::Invalid(text),
+            Code::OutOfRange => Self::TooLarge(text),
             Code::Unauthenticated => Self::Unauthenticated(text),
             Code::PermissionDenied => Self::Forbidden(text),
             Code::NotFound => Self::NotFound(text),
@@ -119,7 +125,9 @@ pub fn respond<T>(result: Result<T>) -> std::result::Result<tonic::Response<T>, 
 pub fn http_status(code: Code) -> StatusCode {
     match code {
         Code::Ok => StatusCode::OK,
-        Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+        Code::InvalidArgument => StatusCode::BAD_REQUEST,
+        // gRPC's "past the valid range" is the one code for an item too big to carry.
+        Code::OutOfRange => StatusCode::PAYLOAD_TOO_LARGE,
         Code::Unauthenticated => StatusCode::UNAUTHORIZED,
         Code::PermissionDenied => StatusCode::FORBIDDEN,
         Code::NotFound => StatusCode::NOT_FOUND,
@@ -147,6 +155,7 @@ mod tests {
             (AbacoError::Conflict("raced".into()), 409),
             (AbacoError::Unprocessable("image missing".into()), 422),
             (AbacoError::TooMuch("slow down".into()), 429),
+            (AbacoError::TooLarge("message too big".into()), 413),
             (AbacoError::Unavailable("redis down".into()), 503),
             (AbacoError::Timeout("waited".into()), 504),
             (AbacoError::internal("secret path"), 500),

@@ -1,4 +1,13 @@
-//! Names the platform hands to the shell of a container.
+//! Names the platform hands to the shell of a container, and how much each can carry.
+
+/// Most bytes Linux takes for one environment string (`NAME=value` and its NUL): 32 pages
+/// (MAX_ARG_STRLEN). A longer one makes the container fail to start.
+pub const MAX_ENV_STRING: usize = 131_072;
+
+/// Most bytes of a value the variable `name` can carry.
+pub const fn max_env_value(name: &str) -> usize {
+    MAX_ENV_STRING - name.len() - "=".len() - 1
+}
 
 /// `[A-Za-z_][A-Za-z0-9_]*`: what a shell accepts as an environment variable name.
 pub fn is_env_name(name: &str) -> bool {
@@ -12,6 +21,11 @@ pub fn is_env_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::is_env_name;
+
+    #[test]
+    fn env_values_fit_the_kernel_limit() {
+        assert_eq!(super::max_env_value("MSG"), 131_067);
+    }
 
     #[test]
     fn env_names() {

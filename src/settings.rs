@@ -19,6 +19,42 @@ pub enum AuthMode {
     Jwt,
 }
 
+/// The network a run's container joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RunNetwork {
+    /// Docker's default bridge: the run reaches the network, and callers reach the API.
+    #[default]
+    Bridge,
+    /// No network at all.
+    None,
+}
+
+/// When a host pulls an actor's image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImagePull {
+    /// The first worker of each actor revision on a host pulls (registration, a new image or
+    /// `force: true`), falling back to the host's copy when the registry cannot be reached;
+    /// later workers pull only when the host lacks the image.
+    #[default]
+    NewRevision,
+    /// Only a host that lacks the image pulls it.
+    Missing,
+}
+
+/// A host directory an administrator mounts into every run of a tenant's actors.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MountSettings {
+    /// Absolute host path; `{username}` stands for the actor's owner.
+    pub host_path: String,
+    /// Absolute path inside the container; `{username}` as above.
+    pub container_path: String,
+    /// `ro` (the default) or `rw`.
+    pub mode: String,
+}
+
 /// Roles and keys of one tenant.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -35,6 +71,8 @@ pub struct TenantSettings {
     pub jwt_public_keys: Vec<PathBuf>,
     /// A JWKS file with this tenant's public keys.
     pub jwks_file: Option<PathBuf>,
+    /// Host directories mounted into every run of this tenant's actors.
+    pub mounts: Vec<MountSettings>,
 }
 
 /// Which backend holds records and mailboxes.
@@ -156,6 +194,36 @@ pub struct Settings {
     pub worker_timeout_secs: u64,
     /// Longest run, in seconds, of an actor that sets no `maxRunTime`; 0 lets runs go on.
     pub default_max_run_time_secs: u64,
+    /// Memory limit in bytes of runs of actors that set no `memLimit`.
+    pub run_mem_limit: u64,
+    /// CPUs of runs of actors that set no `maxCpus`.
+    pub run_cpus: f64,
+    /// Most processes (and threads) a run may have at once.
+    pub run_pids_limit: i64,
+    /// Capabilities given back to runs, which start with none (e.g. `[NET_BIND_SERVICE]`).
+    pub run_cap_add: Vec<String>,
+    /// Largest Docker log file of a run (Docker's `max-size`, e.g. `10m`).
+    pub run_log_max_size: String,
+    /// Docker log files kept per run (Docker's `max-file`).
+    pub run_log_max_files: u32,
+    /// The network runs join: `bridge` or `none`.
+    pub run_network: RunNetwork,
+    /// Runs get a read-only root filesystem (and a writable tmpfs at /tmp).
+    pub run_read_only_rootfs: bool,
+    /// Size of the /tmp tmpfs of read-only runs (e.g. `64m`).
+    pub run_tmpfs_size: String,
+    /// Docker's init runs as PID 1 of every run, reaping the processes a run leaves behind.
+    pub run_init: bool,
+    /// `uid[:gid]` runs use unless the actor has `useContainerUid`; none keeps the image's.
+    pub run_user: Option<String>,
+    /// Host directories mounted into every run of the default tenant's actors.
+    pub mounts: Vec<MountSettings>,
+    /// Registry credentials, in Docker's `config.json` format (`auths` by registry host).
+    pub registry_auth_file: Option<PathBuf>,
+    /// When a host pulls an actor's image: `new-revision` or `missing`.
+    pub image_pull: ImagePull,
+    /// Longest a pull may take before the actor is marked ERROR.
+    pub image_pull_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -200,6 +268,21 @@ impl Default for Settings {
             worker_idle_timeout_secs: 300,
             worker_timeout_secs: 10,
             default_max_run_time_secs: 24 * 3600,
+            run_mem_limit: 2 << 30,
+            run_cpus: 1.0,
+            run_pids_limit: 512,
+            run_cap_add: Vec::new(),
+            run_log_max_size: "10m".into(),
+            run_log_max_files: 2,
+            run_network: RunNetwork::Bridge,
+            run_read_only_rootfs: false,
+            run_tmpfs_size: "64m".into(),
+            run_init: true,
+            run_user: None,
+            mounts: Vec::new(),
+            registry_auth_file: None,
+            image_pull: ImagePull::NewRevision,
+            image_pull_timeout_secs: 600,
         }
     }
 }

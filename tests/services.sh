@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs (if missing) and starts what the integration tests talk to: Redis (with AOF, so a
-# restart keeps its data), RabbitMQ and grpcurl. Idempotent: running services are left alone.
+# restart keeps its data), RabbitMQ and grpcurl; and installs Debian's docker-registry, which
+# the pull tests start themselves. Idempotent: running services are left alone.
 set -euo pipefail
 
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v rabbitmq-server >/dev/null || need_apt+=(rabbitmq-server)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
+# A real image registry and the tool that writes its htpasswd file, for the pull tests.
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
+# The auth tests make their RSA and EC keys with it.
+command -v openssl >/dev/null || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]}"
   apt-get update -qq

@@ -1,12 +1,12 @@
 //! The store, mailboxes and fleet this process uses, and the services built over them.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use abaco::{
     fleet::Fleet,
     mailbox::Mailboxes,
     records::Records,
-    settings::{AuthMode, Settings},
+    settings::{AuthMode, MountSettings, RunNetwork, Settings},
 };
 use abaco_admin::AdminService;
 use abaco_auth::{Access, AccessTokenMinter, RolePolicy, access_secret};
@@ -14,7 +14,10 @@ use abaco_health::{HealthChecker, HealthSettings};
 use abaco_messages::MessagesService;
 use abaco_registration::{AccessService, Limits, RegistrationService};
 use abaco_spawner::SpawnerFleet;
-use abaco_worker::{HostSettings, WorkerHost, WorkerSettings, container::DockerRunner};
+use abaco_worker::{
+    HostSettings, TenantMounts, WorkerHost, WorkerSettings,
+    container::{DockerRunner, RegistryAuth, Sandbox},
+};
 use anyhow::Context;
 
 /// Opened backends, shared by every component of the process.
@@ -94,6 +97,13 @@ impl Backends {
             Some(dir) => runner.with_work_dir(dir),
             None => runner,
         };
+        let registries = match &settings.registry_auth_file {
+            Some(path) => RegistryAuth::from_file(path)?,
+            None => RegistryAuth::default(),
+        };
+        let runner = runner
+            .with_sandbox(sandbox(settings))
+            .with_registries(registries);
         Ok(WorkerHost {
             records: self.records.clone(),
             mailboxes: self.mailboxes.clone(),
@@ -106,11 +116,16 @@ impl Backends {
                     .then(|| Duration::from_secs(settings.default_max_run_time_secs)),
                 access_tokens: access_token_minter(settings)?,
                 default_tenant: settings.default_tenant.to_ascii_lowercase(),
+                default_mem_limit: (settings.run_mem_limit > 0).then_some(settings.run_mem_limit),
+                default_nano_cpus: nano_cpus(settings.run_cpus),
+                run_user: settings.run_user.clone(),
+                mounts: tenant_mounts(settings)?,
                 ..WorkerSettings::default()
             },
             host: HostSettings {
                 advertise_host: settings.advertise_host.clone(),
                 internal_token: settings.internal_token.clone(),
+                pull_timeout: Duration::from_secs(settings.image_pull_timeout_secs),
                 ..HostSettings::default()
             },
         })
@@ -133,6 +148,46 @@ impl Backends {
             },
         )
     }
+}
+
+/// How runs on this host are confined.
+fn sandbox(settings: &Settings) -> Sandbox {
+    Sandbox {
+        cap_add: settings.run_cap_add.clone(),
+        pids_limit: settings.run_pids_limit,
+        log_max_size: settings.run_log_max_size.clone(),
+        log_max_files: settings.run_log_max_files,
+        network: match settings.run_network {
+            RunNetwork::Bridge => "bridge".into(),
+            RunNetwork::None => "none".into(),
+        },
+        read_only_rootfs: settings.run_read_only_rootfs,
+        tmpfs_size: settings.run_tmpfs_size.clone(),
+        init: settings.run_init,
+    }
+}
+
+/// A number of CPUs as Docker's nanocpus; `None` (no limit) for 0.
+fn nano_cpus(cpus: f64) -> Option<u64> {
+    let nanos = (cpus * 1e9).round();
+    // The cast saturates; the range check keeps it exact.
+    (nanos >= 1.0 && nanos < u64::MAX as f64).then_some(nanos as u64)
+}
+
+/// The administrators' mounts of every tenant: the top-level ones for the default tenant.
+fn tenant_mounts(settings: &Settings) -> anyhow::Result<TenantMounts> {
+    let mut by_tenant: HashMap<String, Vec<MountSettings>> = HashMap::new();
+    by_tenant
+        .entry(settings.default_tenant.to_ascii_lowercase())
+        .or_default()
+        .extend(settings.mounts.iter().cloned());
+    for (tenant, tenant_settings) in &settings.tenants {
+        by_tenant
+            .entry(tenant.to_ascii_lowercase())
+            .or_default()
+            .extend(tenant_settings.mounts.iter().cloned());
+    }
+    TenantMounts::new(by_tenant).context("mounts")
 }
 
 /// What signs the `_abaco_access_token` of runs: only in `jwt` mode, where the gateway accepts

@@ -94,7 +94,10 @@ async fn run(overrides: &config::Overrides, component: Component) -> anyhow::Res
             components::service(components::Service::Messages, &settings, stop).await
         }
         Component::Admin => components::service(components::Service::Admin, &settings, stop).await,
-        Component::Spawner => components::spawner(&settings, stop).await,
+        Component::Spawner => {
+            let config_file = overrides.config.as_deref();
+            components::spawner(&settings, config_file, stop).await
+        }
         Component::Health => components::health(&settings, stop).await,
     }
 }

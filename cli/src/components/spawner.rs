@@ -1,6 +1,6 @@
 //! `abaco spawner`: this host's spawner, starting workers as processes of their own.
 
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
 
 use abaco::{
     grpc_server::GrpcEndpoint,
@@ -14,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 use super::{ON_ITS_OWN, bind, require_distributed, require_internal_token};
 use crate::backends::{self, Backends};
 
-/// The environment a worker process needs to find what its spawner found.
-fn worker_env(settings: &Settings) -> Vec<(String, String)> {
+/// The environment a worker process needs to find what its spawner found. Workers inherit the
+/// spawner's environment; what came from its command line (flags, a `--config` file) is
+/// handed on here.
+fn worker_env(settings: &Settings, config_file: Option<&Path>) -> Vec<(String, String)> {
     let mut env = vec![
         ("ABACO_BACKEND".to_string(), "distributed".to_string()),
         ("ABACO_REDIS_URL".to_string(), settings.redis_url.clone()),
@@ -32,6 +34,9 @@ fn worker_env(settings: &Settings) -> Vec<(String, String)> {
     ];
     if let Some(dir) = &settings.work_dir {
         env.push(("ABACO_WORK_DIR".to_string(), dir.display().to_string()));
+    }
+    if let Some(file) = config_file {
+        env.push(("ABACO_CONFIG".to_string(), file.display().to_string()));
     }
     // What workers need to be reached by the platform alone and to sign their runs' access
     // tokens. Child processes only: these never reach a container.
@@ -109,8 +114,12 @@ pub async fn announce(
     ))
 }
 
-/// Runs the spawner until `stop`.
-pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
+/// Runs the spawner until `stop`; its workers read `config_file` too.
+pub async fn spawner(
+    settings: &Settings,
+    config_file: Option<&Path>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
     require_distributed(settings, ON_ITS_OWN)?;
     require_internal_token(settings)?;
     let backends = Backends::open(settings).await?;
@@ -122,7 +131,7 @@ pub async fn spawner(settings: &Settings, stop: CancellationToken) -> anyhow::Re
     let launcher = Arc::new(ProcessLauncher::new(
         backends.records.clone(),
         program,
-        worker_env(settings),
+        worker_env(settings, config_file),
     ));
     let grpc = bind(settings.grpc_addr, "the spawner").await?;
     let info = spawner_info(settings, grpc.local_addr()?.port());

@@ -80,6 +80,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
             info,
             settings.internal_token.clone(),
         )
+        .with_image_pull(settings.image_pull)
         .into_server(),
     );
     let control_served =

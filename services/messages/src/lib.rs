@@ -28,6 +28,11 @@ use tonic::{Request, Response, Status};
 /// Content types a message may have.
 const CONTENT_TYPES: [&str; 3] = ["str", "application/json", "application/octet-stream"];
 
+/// Largest text or JSON message: a run gets it as `MSG` in its environment, which Linux bounds
+/// (see [`abaco::names::max_env_value`]). Larger data goes as `application/octet-stream`,
+/// through a FIFO.
+pub const MAX_TEXT_MESSAGE: usize = abaco::names::max_env_value("MSG");
+
 /// Serves messages over the records, mailboxes and fleet it is given.
 #[derive(Debug, Clone)]
 pub struct MessagesService {
@@ -94,10 +99,15 @@ impl MessagesService {
         if request.body.is_empty() {
             return Err(AbacoError::invalid("message must not be empty"));
         }
-        if request.content_type != "application/octet-stream"
-            && std::str::from_utf8(&request.body).is_err()
-        {
-            return Err(AbacoError::invalid("a text message must be UTF-8"));
+        if request.content_type != "application/octet-stream" {
+            if std::str::from_utf8(&request.body).is_err() {
+                return Err(AbacoError::invalid("a text message must be UTF-8"));
+            }
+            if request.body.len() > MAX_TEXT_MESSAGE {
+                return Err(AbacoError::TooLarge(format!(
+                    "a text or JSON message is at most {MAX_TEXT_MESSAGE} bytes (it reaches the run as the MSG environment variable, which Linux limits); send larger data as application/octet-stream, which the run reads from /_abaco_binary_data"
+                )));
+            }
         }
         if let Some(name) = request
             .environment

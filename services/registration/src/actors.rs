@@ -15,8 +15,9 @@ use crate::{
     spec::{self, Owner},
 };
 
-/// Largest state document of a stateful actor, in bytes.
-const MAX_STATE_BYTES: usize = 1024 * 1024;
+/// Largest state document of a stateful actor: runs get it in `_abaco_actor_state`, which
+/// Linux bounds like every environment variable.
+const MAX_STATE_BYTES: usize = abaco::names::max_env_value("_abaco_actor_state");
 
 impl RegistrationService {
     pub(crate) async fn create(&self, spec: pb::ActorSpec, caller: &Caller) -> Result<pb::Actor> {
@@ -180,8 +181,8 @@ impl RegistrationService {
             .stateful_actor(&request.actor_id, caller, PermissionLevel::Update)
             .await?;
         if request.state_json.len() > MAX_STATE_BYTES {
-            return Err(AbacoError::TooMuch(format!(
-                "state must be at most {MAX_STATE_BYTES} bytes"
+            return Err(AbacoError::TooLarge(format!(
+                "state must be at most {MAX_STATE_BYTES} bytes (runs get it as the _abaco_actor_state environment variable, which Linux limits)"
             )));
         }
         serde_json::from_str::<serde_json::Value>(&request.state_json)

@@ -1,6 +1,9 @@
 //! The `abaco.v1.Spawner` gRPC service: start, stop and report on this host's workers.
 
-use std::sync::Arc;
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
 
 use abaco::{
     AbacoError, Result,
@@ -8,6 +11,7 @@ use abaco::{
     pb::{self, spawner_server::Spawner},
     records::{Records, child_key},
     secret::Secret,
+    settings::ImagePull,
     store::Table,
 };
 use abaco_auth::grpc::InternalOnly;
@@ -22,6 +26,9 @@ pub struct SpawnerService {
     launcher: Arc<dyn Launcher>,
     info: pb::SpawnerInfo,
     channels: Channels,
+    image_pull: ImagePull,
+    /// Actor revisions a worker of this host has been asked to pull the image for.
+    pulled: Arc<Mutex<HashSet<(String, u32)>>>,
 }
 
 impl SpawnerService {
@@ -38,7 +45,26 @@ impl SpawnerService {
             launcher,
             info,
             channels: Channels::new(internal_token),
+            image_pull: ImagePull::default(),
+            pulled: Arc::default(),
         }
+    }
+
+    /// Pulls images as `policy` says.
+    pub fn with_image_pull(mut self, policy: ImagePull) -> Self {
+        self.image_pull = policy;
+        self
+    }
+
+    /// Whether the worker about to start for `actor_id` at `revision` should pull the image
+    /// even if the host has it: the first one of each revision here, under `new-revision`.
+    fn first_of_revision(&self, actor_id: &str, revision: u32) -> bool {
+        self.image_pull == ImagePull::NewRevision
+            && self
+                .pulled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert((actor_id.to_owned(), revision))
     }
 
     /// The gRPC server for this service: only callers with the internal token reach it.
@@ -56,12 +82,14 @@ impl SpawnerService {
         }
         let key = child_key(&request.actor_id, &request.worker_id);
         let spawner = self.info.clone();
+        let pull = self.first_of_revision(&request.actor_id, request.revision);
         let worker = self
             .records
             .update(Table::Workers, &key, |worker: &mut pb::Worker| {
                 worker.set_status(pb::WorkerStatus::SpawnerSetup);
                 worker.spawner_id.clone_from(&spawner.id);
                 worker.host_id.clone_from(&spawner.host_id);
+                worker.pull_image = pull;
                 Ok(true)
             })
             .await?;

@@ -38,6 +38,8 @@ pub struct HostSettings {
     /// The token callers of the control endpoint must present; `None` admits every caller
     /// (`header` mode on loopback only).
     pub internal_token: Option<Secret>,
+    /// Longest an image pull may take.
+    pub pull_timeout: Duration,
 }
 
 impl Default for HostSettings {
@@ -46,6 +48,7 @@ impl Default for HostSettings {
             control_bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             advertise_host: "127.0.0.1".into(),
             internal_token: None,
+            pull_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -92,20 +95,11 @@ async fn host_worker(
         host,
     } = host;
     let key = child_key(actor_id, worker_id);
-    if records
-        .get::<pb::Worker>(Table::Workers, &key)
-        .await?
-        .is_none()
-    {
+    let Some(record) = records.get::<pb::Worker>(Table::Workers, &key).await? else {
         return Err(AbacoError::not_found("worker", worker_id));
-    }
+    };
     let actor = records.actor(actor_id).await?;
-    if !runner
-        .image_exists(&actor.image)
-        .await
-        .map_err(docker_unavailable)?
-    {
-        refuse_missing_image(&records, &actor, &key).await?;
+    if !ensure_image(&records, &runner, &actor, &record, &host).await? {
         return Ok(());
     }
 
@@ -155,14 +149,51 @@ fn docker_unavailable(error: crate::container::RunError) -> AbacoError {
     AbacoError::Unavailable(format!("docker: {error}"))
 }
 
-/// The image is not on this host: the actor turns ERROR naming it, the worker ends, and the
-/// actor's messages stay queued until the actor is updated.
-async fn refuse_missing_image(records: &Records, actor: &pb::Actor, key: &str) -> Result<()> {
+/// Makes sure the actor's image is on this host: pulls it when the host lacks it or the
+/// spawner asked (the first worker of a revision here). Whether the worker can go on; when it
+/// cannot, the actor is ERROR with the reason and its messages stay queued.
+async fn ensure_image(
+    records: &Records,
+    runner: &DockerRunner,
+    actor: &pb::Actor,
+    worker: &pb::Worker,
+    host: &HostSettings,
+) -> Result<bool> {
+    let present = runner
+        .image_exists(&actor.image)
+        .await
+        .map_err(docker_unavailable)?;
+    if present && !worker.pull_image {
+        return Ok(true);
+    }
+    let key = child_key(&actor.id, &worker.id);
+    records
+        .update(Table::Workers, &key, |w: &mut pb::Worker| {
+            w.set_status(pb::WorkerStatus::PullingImage);
+            Ok(true)
+        })
+        .await?;
+    match runner.pull(&actor.image, host.pull_timeout).await {
+        Ok(()) => Ok(true),
+        Err(error) if present => {
+            // The registry is out of reach (or knows no newer image): the host's copy runs.
+            tracing::warn!(actor = %actor.id, image = %actor.image, %error, "image not refreshed; running the host's copy");
+            Ok(true)
+        }
+        Err(error) => {
+            refuse_image(records, actor, &key, &error.to_string()).await?;
+            Ok(false)
+        }
+    }
+}
+
+/// The image cannot be had: the actor turns ERROR naming it and the reason, the worker ends,
+/// and the actor's messages stay queued until the actor is updated.
+async fn refuse_image(records: &Records, actor: &pb::Actor, key: &str, reason: &str) -> Result<()> {
     let message = format!(
-        "image {} is not available on the Docker host; messages stay queued until the actor is updated with an available image",
-        actor.image
+        "{reason}; messages stay queued until the actor is updated with an image this host can run"
     );
-    tracing::warn!(actor = %actor.id, image = %actor.image, "image missing; actor is in error");
+    tracing::warn!(actor = %actor.id, image = %actor.image, %reason, "image unavailable; actor is in error");
     let revision = actor.revision;
     records
         .update(Table::Actors, &actor.id, |a: &mut pb::Actor| {

@@ -14,4 +14,6 @@ pub mod run_loop;
 pub use control::{WorkerControlService, control_service};
 pub use handle::WorkerHandle;
 pub use host::{HostSettings, WorkerHost};
-pub use run_loop::{WorkerContext, WorkerError, WorkerSettings, run_worker};
+pub use run_loop::{
+    MountError, TenantMounts, WorkerContext, WorkerError, WorkerSettings, run_worker,
+};

@@ -5,6 +5,8 @@
 
 mod io;
 mod logs;
+mod pull;
+mod sandbox;
 mod stats;
 
 use std::{collections::HashMap, path::PathBuf, pin::pin, time::Duration};
@@ -12,7 +14,7 @@ use std::{collections::HashMap, path::PathBuf, pin::pin, time::Duration};
 use bollard::{
     Docker,
     errors::Error as DockerError,
-    models::{ContainerCreateBody, HostConfig},
+    models::ContainerCreateBody,
     query_parameters::{
         KillContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
         RemoveContainerOptionsBuilder, StatsOptionsBuilder,
@@ -25,6 +27,8 @@ use tokio::{sync::watch, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 pub use io::{BINARY_FIFO, RESULTS_SOCKET};
+pub use pull::{AuthFileError, PullError, RegistryAuth, registry_of};
+pub use sandbox::{DOCKER_SOCKET, Sandbox};
 pub use stats::Usage;
 
 use io::RunDir;
@@ -50,7 +54,7 @@ const STATS_RETRY: Duration = Duration::from_secs(1);
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunSpec {
-    /// Image reference; it must already be on the host (nothing is pulled).
+    /// Image reference; it must already be on the host (see [`DockerRunner::pull`]).
     pub image: String,
     /// Environment variables, in order; a later duplicate wins.
     pub env: Vec<(String, String)>,
@@ -69,6 +73,12 @@ pub struct RunSpec {
     /// Most result bytes kept, over all datagrams; later datagrams are dropped with a notice
     /// line in the log.
     pub results_cap: usize,
+    /// Run privileged, with the host's Docker socket (privileged actors only).
+    pub privileged: bool,
+    /// `uid[:gid]` to run as; `None` keeps the image's `USER`.
+    pub user: Option<String>,
+    /// Administrator-configured binds (`host:container:mode`), besides the run directory.
+    pub mounts: Vec<String>,
 }
 
 /// How a run ended.
@@ -105,12 +115,14 @@ pub struct RunOutcome {
     pub results: Vec<Bytes>,
     /// Why the container stopped.
     pub ended_by: EndedBy,
+    /// The kernel killed it for going over its memory limit.
+    pub oom_killed: bool,
 }
 
 /// Why a run could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The image is not on this Docker host; nothing is pulled.
+    /// The image is not on this Docker host.
     #[error("image {image} is not available on this Docker host: {message}")]
     ImageNotFound {
         /// The image asked for.
@@ -131,6 +143,8 @@ pub enum RunError {
 pub struct DockerRunner {
     docker: Docker,
     work_dir: PathBuf,
+    sandbox: Sandbox,
+    registries: RegistryAuth,
 }
 
 impl DockerRunner {
@@ -143,7 +157,21 @@ impl DockerRunner {
         Ok(Self {
             docker,
             work_dir: std::env::temp_dir(),
+            sandbox: Sandbox::default(),
+            registries: RegistryAuth::default(),
         })
+    }
+
+    /// Confines runs as `sandbox` says.
+    pub fn with_sandbox(mut self, sandbox: Sandbox) -> Self {
+        self.sandbox = sandbox;
+        self
+    }
+
+    /// Pulls with these registry credentials.
+    pub fn with_registries(mut self, registries: RegistryAuth) -> Self {
+        self.registries = registries;
+        self
     }
 
     /// Puts per-run directories under `dir` instead of the system temp dir. The Docker engine
@@ -225,15 +253,10 @@ impl DockerRunner {
     }
 
     async fn create(&self, spec: &RunSpec, run_dir: &RunDir) -> Result<String, RunError> {
-        let host_config = HostConfig {
-            memory: spec.mem_limit.and_then(|v| i64::try_from(v).ok()),
-            nano_cpus: spec.nano_cpus.and_then(|v| i64::try_from(v).ok()),
-            privileged: Some(false),
-            binds: Some(run_dir.binds()),
-            ..Default::default()
-        };
+        let host_config = self.sandbox.host_config(spec, run_dir.binds());
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
+            user: spec.user.clone(),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(spec.labels.clone()),
             tty: Some(false),
@@ -286,6 +309,7 @@ impl DockerRunner {
 
         let state = self.docker.inspect_container(id, None).await?.state;
         let exit_code = state.as_ref().and_then(|s| s.exit_code);
+        let oom_killed = state.as_ref().and_then(|s| s.oom_killed).unwrap_or(false);
         let docker_time = |text: Option<&String>| text.and_then(|t| parse_docker_time(t));
         let start_time =
             docker_time(state.as_ref().and_then(|s| s.started_at.as_ref())).unwrap_or(local_start);
@@ -319,6 +343,7 @@ impl DockerRunner {
             logs,
             results: collected.datagrams,
             ended_by,
+            oom_killed,
         })
     }
 

@@ -14,6 +14,7 @@
 //! flip side: while the engine is down, waiting messages end ERROR rather than wait.
 
 mod env;
+mod mounts;
 mod records;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -41,6 +42,7 @@ use crate::{
 };
 
 pub use env::{BINARY, RunContext, build as build_env};
+pub use mounts::{MountError, TenantMounts};
 
 /// How often a copy whose execution a live worker runs looks again.
 const OWNER_POLL: Duration = Duration::from_millis(500);
@@ -75,6 +77,10 @@ pub struct WorkerSettings {
     pub access_tokens: Option<AccessTokenMinter>,
     /// The tenant of actors recorded before tenants existed.
     pub default_tenant: String,
+    /// `uid[:gid]` runs use unless their actor has `useContainerUid`.
+    pub run_user: Option<String>,
+    /// Host directories administrators mount into runs, by tenant.
+    pub mounts: TenantMounts,
 }
 
 impl Default for WorkerSettings {
@@ -91,6 +97,8 @@ impl Default for WorkerSettings {
             default_nano_cpus: None,
             access_tokens: None,
             default_tenant: "default".into(),
+            run_user: None,
+            mounts: TenantMounts::default(),
         }
     }
 }
@@ -362,14 +370,7 @@ async fn run_spec(ctx: &WorkerContext, actor: &pb::Actor, message: &pb::MailboxM
     // A fresh token per run, for the actor's owner, when the actor asks and the platform
     // can sign one.
     let access_token = match (&ctx.settings.access_tokens, actor.token) {
-        (Some(minter), true) => {
-            let tenant = if actor.tenant.is_empty() {
-                &ctx.settings.default_tenant
-            } else {
-                &actor.tenant
-            };
-            minter.mint(tenant, &actor.owner, &actor.id)
-        }
+        (Some(minter), true) => minter.mint(tenant_of(ctx, actor), &actor.owner, &actor.id),
         _ => None,
     };
     let env = env::build(
@@ -393,7 +394,7 @@ async fn run_spec(ctx: &WorkerContext, actor: &pb::Actor, message: &pb::MailboxM
             (LABEL_WORKER.to_string(), ctx.worker_id().to_string()),
             (LABEL_EXECUTION.to_string(), message.execution_id.clone()),
         ]),
-        mem_limit: nonzero(actor.mem_limit).or(ctx.settings.default_mem_limit),
+        mem_limit: mem_limit(ctx, actor),
         nano_cpus: nonzero(actor.max_cpus).or(ctx.settings.default_nano_cpus),
         binary_input: env::is_binary(message).then(|| Bytes::from(message.body.clone())),
         max_run_time: nonzero(u64::from(actor.max_run_time))
@@ -401,6 +402,32 @@ async fn run_spec(ctx: &WorkerContext, actor: &pb::Actor, message: &pb::MailboxM
             .or(ctx.settings.default_max_run_time),
         log_cap: ctx.settings.log_cap,
         results_cap: ctx.settings.results_cap,
+        privileged: actor.privileged,
+        user: if actor.use_container_uid {
+            None
+        } else {
+            ctx.settings.run_user.clone()
+        },
+        mounts: ctx
+            .settings
+            .mounts
+            .binds(tenant_of(ctx, actor), &actor.owner),
+    }
+}
+
+/// The memory limit of the actor's runs: its own, else the platform's.
+fn mem_limit(ctx: &WorkerContext, actor: &pb::Actor) -> Option<u64> {
+    Some(actor.mem_limit)
+        .filter(|limit| *limit > 0)
+        .or(ctx.settings.default_mem_limit)
+}
+
+/// The tenant of an actor (records from before tenants belong to the default one).
+fn tenant_of<'a>(ctx: &'a WorkerContext, actor: &'a pb::Actor) -> &'a str {
+    if actor.tenant.is_empty() {
+        &ctx.settings.default_tenant
+    } else {
+        &actor.tenant
     }
 }
 
@@ -434,6 +461,20 @@ async fn record(
         &actor.id,
         &execution.id,
         |record| match &outcome {
+            Ok(run) if run.oom_killed => {
+                record.set_status(ExecutionStatus::Error);
+                record.start_time = time::format(run.start_time);
+                record.finish_time = time::format(run.finish_time);
+                record.runtime = run.runtime_ms;
+                record.exit_code = run.exit_code;
+                record.container_id = run.container_id.clone();
+                record.status_message = format!(
+                    "ran out of memory: the kernel killed the run at its memory limit{}",
+                    mem_limit(ctx, actor)
+                        .map(|bytes| format!(" of {bytes} bytes"))
+                        .unwrap_or_default()
+                );
+            }
             Ok(run) => {
                 record.set_status(ExecutionStatus::Complete);
                 record.start_time = time::format(run.start_time);
@@ -453,9 +494,9 @@ async fn record(
                 record.set_status(ExecutionStatus::Error);
                 record.finish_time = time::now();
                 record.status_message = match error {
-                    RunError::ImageNotFound { image, .. } => format!(
-                        "image {image} is not available on the Docker host (images are not pulled)"
-                    ),
+                    RunError::ImageNotFound { image, .. } => {
+                        format!("image {image} is not available on the Docker host")
+                    }
                     other => format!("the run could not be carried out: {other}"),
                 };
             }
