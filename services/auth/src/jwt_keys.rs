@@ -4,7 +4,12 @@
 use std::{collections::HashMap, path::Path};
 
 use abaco::settings::Settings;
-use jsonwebtoken::{Algorithm, DecodingKey, jwk::JwkSet};
+use std::str::FromStr;
+
+use jsonwebtoken::{
+    Algorithm, DecodingKey,
+    jwk::{JwkSet, PublicKeyUse},
+};
 
 /// Why the configured keys could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -30,10 +35,11 @@ pub enum KeyError {
 /// Shortest HS256 secret accepted: 32 bytes, the size of the hash.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// One verification key and the key id a JWKS gave it.
+/// One verification key, and the key id and algorithm a JWKS gave it.
 #[derive(Clone)]
 pub(crate) struct Key {
     pub(crate) kid: Option<String>,
+    pub(crate) algorithm: Option<Algorithm>,
     pub(crate) key: DecodingKey,
 }
 
@@ -94,22 +100,27 @@ impl KeyRing {
         self.global.is_empty() && self.by_tenant.values().all(Vec::is_empty)
     }
 
-    /// The keys that may verify a token of `tenant` signed with `algorithm`: of the right
-    /// family, and, when the token names a key id, the key of that id first.
+    /// The keys that may verify a token of `tenant` signed with `algorithm`: the tenant's own
+    /// and, when `platform` allows, the platform-wide ones; of the right family (and of that
+    /// algorithm, for a JWKS key that names one), and, when the token names a key id, the key
+    /// of that id first.
     pub(crate) fn candidates(
         &self,
         tenant: &str,
+        platform: bool,
         algorithm: Algorithm,
         kid: Option<&str>,
     ) -> Vec<&DecodingKey> {
         let family = algorithm.family();
+        let platform_keys = if platform { &self.global[..] } else { &[] };
         let mut keys: Vec<&Key> = self
             .by_tenant
             .get(tenant)
             .into_iter()
             .flatten()
-            .chain(self.global.iter())
+            .chain(platform_keys.iter())
             .filter(|key| key.key.family() == family)
+            .filter(|key| key.algorithm.is_none_or(|named| named == algorithm))
             .collect();
         if let Some(kid) = kid {
             // A named key that exists is the only one worth trying.
@@ -131,6 +142,7 @@ pub(crate) fn hmac_key(secret: &str, setting: &str) -> Result<Key, KeyError> {
     }
     Ok(Key {
         kid: None,
+        algorithm: None,
         key: DecodingKey::from_secret(secret.as_bytes()),
     })
 }
@@ -148,7 +160,11 @@ fn pem_key(path: &Path) -> Result<Key, KeyError> {
     let key = DecodingKey::from_rsa_pem(&pem)
         .or_else(|_| DecodingKey::from_ec_pem(&pem))
         .map_err(|_| file_error(path, "not a PEM RSA or EC public key"))?;
-    Ok(Key { kid: None, key })
+    Ok(Key {
+        kid: None,
+        algorithm: None,
+        key,
+    })
 }
 
 /// The usable keys of a JWKS file (RSA and EC keys; others are skipped with a warning).
@@ -158,9 +174,22 @@ fn jwks_keys(path: &Path) -> Result<Vec<Key>, KeyError> {
         serde_json::from_str(&text).map_err(|e| file_error(path, format!("not a JWKS: {e}")))?;
     let mut keys = Vec::new();
     for jwk in &set.keys {
+        // A key published for encryption never verifies a signature.
+        if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
+            continue;
+        }
+        let algorithm = match jwk.common.key_algorithm {
+            None => None,
+            Some(named) => match Algorithm::from_str(&named.to_string()) {
+                Ok(algorithm) => Some(algorithm),
+                // An algorithm for something else than signing (e.g. RSA-OAEP).
+                Err(_) => continue,
+            },
+        };
         match DecodingKey::from_jwk(jwk) {
             Ok(key) => keys.push(Key {
                 kid: jwk.common.key_id.clone(),
+                algorithm,
                 key,
             }),
             Err(error) => tracing::warn!(

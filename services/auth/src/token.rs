@@ -39,6 +39,14 @@ pub enum TokenError {
     /// Signed with an algorithm no key of its tenant accepts.
     #[error("the token's algorithm is not accepted")]
     BadAlgorithm,
+    /// No key that may speak for the token's tenant verifies its kind of signature.
+    #[error("no key of tenant {tenant} verifies {algorithm:?} tokens")]
+    NoKey {
+        /// The token's tenant.
+        tenant: String,
+        /// Its algorithm.
+        algorithm: Algorithm,
+    },
     /// The `iss` or `aud` is not the configured one.
     #[error("the token's issuer or audience is not accepted")]
     WrongParty,
@@ -122,11 +130,20 @@ impl Verifier {
             (Some(key), true) => self.decode_with(token, header.alg, [key], None, None)?,
             _ => {
                 let tenant = tenant_of(&unverified, header_tenant, default_tenant)?;
-                let keys = self
-                    .keys
-                    .candidates(&tenant, header.alg, header.kid.as_deref());
+                // A tenant the header alone names is vouched for by that tenant's own keys: a
+                // platform-wide key signs tokens of every tenant, so a header must not move
+                // one of them into another.
+                let keys = self.keys.candidates(
+                    tenant.name(),
+                    tenant.may_use_platform_keys(),
+                    header.alg,
+                    header.kid.as_deref(),
+                );
                 if keys.is_empty() {
-                    return Err(TokenError::BadAlgorithm);
+                    return Err(TokenError::NoKey {
+                        tenant: tenant.into_name(),
+                        algorithm: header.alg,
+                    });
                 }
                 self.decode_with(
                     token,
@@ -137,7 +154,7 @@ impl Verifier {
                 )?
             }
         };
-        let tenant = tenant_of(&claims, header_tenant, default_tenant)?;
+        let tenant = tenant_of(&claims, header_tenant, default_tenant)?.into_name();
         let user = user_of(&claims)?;
         let roles = self
             .roles_claim
@@ -200,24 +217,63 @@ fn classify(kind: &ErrorKind) -> TokenError {
     }
 }
 
-/// The tenant a token belongs to: `tapis/tenant_id`, else the header's tenant, else `tenant`,
-/// else the default; lower case.
+/// Where a token's tenant came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TenantOf {
+    /// A claim of the token (`tapis/tenant_id` or `tenant`).
+    Claim(String),
+    /// The `X-Jwt-Assertion-<TENANT>` header, the token naming none.
+    Header(String),
+    /// Neither: the default tenant.
+    Default(String),
+}
+
+impl TenantOf {
+    fn name(&self) -> &str {
+        match self {
+            Self::Claim(name) | Self::Header(name) | Self::Default(name) => name,
+        }
+    }
+
+    fn into_name(self) -> String {
+        match self {
+            Self::Claim(name) | Self::Header(name) | Self::Default(name) => name,
+        }
+    }
+
+    fn may_use_platform_keys(&self) -> bool {
+        !matches!(self, Self::Header(_))
+    }
+}
+
+/// The tenant a token belongs to: its `tapis/tenant_id` or `tenant` claim, else the tenant of
+/// its `X-Jwt-Assertion-<TENANT>` header, else the default; lower case. A claim and a header
+/// that disagree are refused.
 fn tenant_of(
     claims: &Map<String, Value>,
     header_tenant: Option<&str>,
     default_tenant: &str,
-) -> Result<String, TokenError> {
+) -> Result<TenantOf, TokenError> {
     let claimed = claims
         .get("tapis/tenant_id")
+        .or_else(|| claims.get("tenant"))
         .and_then(Value::as_str)
-        .or(header_tenant)
-        .or_else(|| claims.get("tenant").and_then(Value::as_str))
-        .unwrap_or(default_tenant)
-        .to_ascii_lowercase();
-    if !is_valid_tenant(&claimed) {
+        .map(str::to_ascii_lowercase);
+    let header = header_tenant.map(str::to_ascii_lowercase);
+    let tenant = match (claimed, header) {
+        (Some(claimed), Some(header)) if claimed != header => {
+            return Err(TokenError::Claims(format!(
+                "names tenant {claimed} but came in the header of tenant {header}"
+            )));
+        }
+        (Some(claimed), _) => TenantOf::Claim(claimed),
+        (None, Some(header)) => TenantOf::Header(header),
+        (None, None) => TenantOf::Default(default_tenant.to_ascii_lowercase()),
+    };
+    if !is_valid_tenant(tenant.name()) {
         return Err(TokenError::Claims("names no valid tenant".into()));
     }
-    Ok(claimed)
+    Ok(tenant)
 }
 
 /// The user a token names: `tapis/username`, else the WSO2 end user without its tenant

@@ -17,18 +17,23 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
 use serde_json::{Value, json};
 
 const SECRET: &str = "an-hs256-secret-of-at-least-thirty-two-bytes";
+const TENANT_SECRET: &str = "the-own-secret-of-tenant-dev-develop-0123";
+
+fn signed(secret: &str, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
 
 fn now() -> u64 {
     jsonwebtoken::get_current_timestamp()
 }
 
 fn hs256(claims: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+    signed(SECRET, claims)
 }
 
 fn jwt_settings() -> Settings {
@@ -87,12 +92,23 @@ fn hs256_tokens_name_user_and_tenant_through_every_carrier() {
         ("tacc", "bob")
     );
 
-    let wso2 = hs256(&json!({
-        "http://wso2.org/claims/enduser": "carol@carbon.super", "exp": now() + 60
-    }));
+    // abaco 2.x: the header names the tenant, whose own key signed a token that names none.
+    let mut settings = jwt_settings();
+    settings.tenants.insert(
+        "dev-develop".into(),
+        TenantSettings {
+            jwt_hs256_secret: Some(Secret::new(TENANT_SECRET)),
+            ..TenantSettings::default()
+        },
+    );
+    let auth = Authenticator::for_settings(&settings).unwrap();
+    let wso2 = signed(
+        TENANT_SECRET,
+        &json!({"http://wso2.org/claims/enduser": "carol@carbon.super", "exp": now() + 60}),
+    );
     let caller = auth
         .authenticate(
-            &headers(&[("x-jwt-assertion-dev-develop", &wso2)]),
+            &headers(&[("x-jwt-assertion-DEV-DEVELOP", &wso2)]),
             None,
             Edge::Rest,
         )
@@ -138,6 +154,23 @@ fn bad_tokens_are_401_saying_why_without_echoing_them() {
     }
     assert!(refused(&auth, &HeaderMap::new()).contains("no credentials"));
     assert!(refused(&auth, &headers(&[("authorization", "Basic abc")])).contains("Bearer"));
+}
+
+#[test]
+fn a_header_cannot_move_a_token_into_another_tenant() {
+    let auth = Authenticator::for_settings(&jwt_settings()).unwrap();
+    // A token of tenant evil, sent in the header of the default tenant (where root is admin).
+    let evil = hs256(&json!({"sub": "root", "tenant": "evil", "exp": now() + 60}));
+    let text = refused(&auth, &headers(&[("x-jwt-assertion-default", &evil)]));
+    assert!(text.contains("names tenant evil"), "{text}");
+    // A token that names no tenant, signed with the platform-wide key: only a tenant's own
+    // key may place it in the tenant its header names.
+    let bare = hs256(&json!({"sub": "root", "exp": now() + 60}));
+    let text = refused(&auth, &headers(&[("x-jwt-assertion-other", &bare)]));
+    assert!(text.contains("no key of tenant other"), "{text}");
+    // The same token as a bearer belongs to the default tenant.
+    let caller = auth.authenticate(&bearer(&bare), None, Edge::Rest).unwrap();
+    assert_eq!(caller.tenant, "default");
 }
 
 #[test]
@@ -207,7 +240,7 @@ fn rs256_keys_of_a_tenant_verify_only_that_tenants_tokens() {
     assert!(caller.is_admin());
     // The same key does not speak for another tenant.
     let other = sign(json!({"sub": "boss", "tenant": "other", "exp": now() + 60}));
-    assert!(refused(&auth, &bearer(&other)).contains("algorithm"));
+    assert!(refused(&auth, &bearer(&other)).contains("no key of tenant other"));
 }
 
 #[test]
@@ -253,7 +286,7 @@ fn es256_keys_come_from_a_jwks_file_by_key_id() {
     assert_eq!(caller.user, "eve");
     // An HS256 token finds no key of its kind here.
     let hs = hs256(&json!({"sub": "eve", "exp": now() + 60}));
-    assert!(refused(&auth, &bearer(&hs)).contains("algorithm"));
+    assert!(refused(&auth, &bearer(&hs)).contains("no key"));
 }
 
 #[test]
