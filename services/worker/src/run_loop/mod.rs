@@ -16,8 +16,11 @@
 mod env;
 mod mounts;
 mod records;
+mod spec;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use spec::{mem_limit, run_spec};
+
+use std::{sync::Arc, time::Duration};
 
 use abaco::{
     AbacoError,
@@ -34,10 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{
-    container::{
-        DockerRunner, EndedBy, LABEL_ACTOR, LABEL_EXECUTION, LABEL_INSTANCE, LABEL_NAMESPACE,
-        LABEL_WORKER, RunError, RunOutcome, RunSpec,
-    },
+    container::{DockerRunner, EndedBy, RunError, RunOutcome},
     handle::WorkerHandle,
 };
 
@@ -351,83 +351,6 @@ async fn give_back(delivery: Delivery, error: AbacoError) -> Result<Flow, Worker
 fn settle(result: Result<(), MailboxError>) {
     if let Err(error) = result {
         tracing::warn!(%error, "could not settle a delivery; it will come back");
-    }
-}
-
-async fn run_spec(ctx: &WorkerContext, actor: &pb::Actor, message: &pb::MailboxMessage) -> RunSpec {
-    let state_json = if actor.stateless {
-        "{}".to_string()
-    } else {
-        match ctx.records.get_blob(Table::State, &actor.id).await {
-            Ok(Some(state)) if !state.is_empty() => String::from_utf8_lossy(&state).into_owned(),
-            Ok(_) => "{}".to_string(),
-            Err(error) => {
-                tracing::warn!(actor = %actor.id, %error, "state unreadable; run gets {{}}");
-                "{}".to_string()
-            }
-        }
-    };
-    // A fresh token per run, for the actor's owner, when the actor asks and the platform
-    // can sign one.
-    let access_token = match (&ctx.settings.access_tokens, actor.token) {
-        (Some(minter), true) => minter.mint(tenant_of(ctx, actor), &actor.owner, &actor.id),
-        _ => None,
-    };
-    let env = env::build(
-        actor,
-        message,
-        RunContext {
-            worker_id: ctx.worker_id(),
-            api_server: &ctx.settings.api_server,
-            state_json: &state_json,
-            access_token: access_token.as_deref(),
-        },
-    );
-    let nonzero = |v: u64| (v > 0).then_some(v);
-    RunSpec {
-        image: actor.image.clone(),
-        env,
-        labels: HashMap::from([
-            (LABEL_NAMESPACE.to_string(), ctx.settings.namespace.clone()),
-            (LABEL_INSTANCE.to_string(), ctx.settings.instance.clone()),
-            (LABEL_ACTOR.to_string(), actor.id.clone()),
-            (LABEL_WORKER.to_string(), ctx.worker_id().to_string()),
-            (LABEL_EXECUTION.to_string(), message.execution_id.clone()),
-        ]),
-        mem_limit: mem_limit(ctx, actor),
-        nano_cpus: nonzero(actor.max_cpus).or(ctx.settings.default_nano_cpus),
-        binary_input: env::is_binary(message).then(|| Bytes::from(message.body.clone())),
-        max_run_time: nonzero(u64::from(actor.max_run_time))
-            .map(Duration::from_secs)
-            .or(ctx.settings.default_max_run_time),
-        log_cap: ctx.settings.log_cap,
-        results_cap: ctx.settings.results_cap,
-        privileged: actor.privileged,
-        user: if actor.use_container_uid {
-            None
-        } else {
-            ctx.settings.run_user.clone()
-        },
-        mounts: ctx
-            .settings
-            .mounts
-            .binds(tenant_of(ctx, actor), &actor.owner),
-    }
-}
-
-/// The memory limit of the actor's runs: its own, else the platform's.
-fn mem_limit(ctx: &WorkerContext, actor: &pb::Actor) -> Option<u64> {
-    Some(actor.mem_limit)
-        .filter(|limit| *limit > 0)
-        .or(ctx.settings.default_mem_limit)
-}
-
-/// The tenant of an actor (records from before tenants belong to the default one).
-fn tenant_of<'a>(ctx: &'a WorkerContext, actor: &'a pb::Actor) -> &'a str {
-    if actor.tenant.is_empty() {
-        &ctx.settings.default_tenant
-    } else {
-        &actor.tenant
     }
 }
 
