@@ -66,7 +66,7 @@ impl Role {
 }
 
 /// The caller of one request, as the edge established it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Caller {
     /// The tenant the caller belongs to; everything they see is of this tenant.
     pub tenant: String,
@@ -78,6 +78,18 @@ pub struct Caller {
     /// The nonce the call was made with, if any. A call made with a nonce acts as the nonce's
     /// owner on one actor only, with no role, and may not share or create anything.
     pub nonce: Option<String>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A nonce is a credential: whether there is one, never which.
+        f.debug_struct("Caller")
+            .field("tenant", &self.tenant)
+            .field("user", &self.user)
+            .field("role", &self.role)
+            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 impl Caller {
@@ -147,9 +159,11 @@ impl Caller {
     }
 }
 
-/// Whether `user` is an acceptable user name: 1 to 64 of `A-Za-z0-9_.@-`.
+/// Whether `user` is an acceptable user name: 1 to 64 of `A-Za-z0-9_.@-`, and not
+/// [`WORLD`], which stands for everyone.
 pub fn is_valid_user(user: &str) -> bool {
-    (1..=64).contains(&user.len())
+    user != WORLD
+        && (1..=64).contains(&user.len())
         && user
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_.@-".contains(&b))

@@ -168,9 +168,10 @@ impl Records {
                 Err(other) => return Err(other.into()),
             }
         }
+        // The key is left out: it may hold a credential (a nonce's id).
         Err(AbacoError::Conflict(format!(
-            "{} {key} is changing too fast; try again",
-            table.name()
+            "the {} is changing too fast; try again",
+            table_kind(table)
         )))
     }
 

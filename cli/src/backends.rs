@@ -9,7 +9,7 @@ use abaco::{
     settings::{AuthMode, MountSettings, RunNetwork, Settings},
 };
 use abaco_admin::AdminService;
-use abaco_auth::{Access, AccessTokenMinter, RolePolicy, access_secret};
+use abaco_auth::{Access, AccessTokenMinter, RolePolicy, Throttle, access_secret};
 use abaco_health::{HealthChecker, HealthSettings};
 use abaco_messages::MessagesService;
 use abaco_registration::{AccessService, Limits, RegistrationService};
@@ -52,7 +52,11 @@ impl Backends {
                 records.clone(),
                 settings.internal_token.clone(),
             )),
-            access: Access::new(records.clone(), RolePolicy::from_settings(settings)),
+            access: Access::new(
+                records.clone(),
+                RolePolicy::from_settings(settings),
+                Throttle::from_settings(settings),
+            ),
             records,
             mailboxes,
         })

@@ -116,6 +116,14 @@ pub async fn worker(
 ) -> anyhow::Result<()> {
     require_distributed(settings, ON_ITS_OWN)?;
     require_internal_token(settings)?;
+    // A worker verifies no token, so it keeps no key that signs them: its runs' tokens come
+    // from access_token_secret alone (never from jwt_hs256_secret, were it configured here).
+    let mut settings = settings.clone();
+    settings.jwt_hs256_secret = None;
+    for tenant in settings.tenants.values_mut() {
+        tenant.jwt_hs256_secret = None;
+    }
+    let settings = &settings;
     let backends = Backends::open(settings).await?;
     let host = backends.worker_host(settings, backends::docker().await?)?;
     host.run(actor_id, worker_id, stop)

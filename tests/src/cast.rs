@@ -7,12 +7,18 @@ use serde_json::json;
 use crate::{Api, BackendKind, Platform};
 
 /// Settings of the access tests' platforms, besides `jwt` mode: `root` administers the
-/// default tenant, `priv` is privileged, `slow` is limited, and a tenant `other` exists.
+/// default tenant, `priv` is privileged, `slow` is limited, a tenant `other` exists, and runs'
+/// tokens are signed with a secret of their own.
 pub const ACCESS_SETTINGS: &[(&str, &str)] = &[
     ("ABACO_PRIVILEGED", "[anonymous, priv]"),
     ("ABACO_LIMITED", "[slow]"),
     ("ABACO_LIMITED_REQUESTS_PER_MINUTE", "40"),
     ("ABACO_TENANTS__OTHER__ADMINS", "[otherroot]"),
+    // Runs' tokens have a key of their own (workers never hold jwt_hs256_secret).
+    (
+        "ABACO_ACCESS_TOKEN_SECRET",
+        "the-access-token-secret-of-the-test-suite",
+    ),
 ];
 
 /// Starts a platform for the access tests.

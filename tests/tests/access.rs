@@ -184,6 +184,18 @@ async fn every_caller_gets_the_status_its_role_allows_over_rest(platform: Platfo
         "another tenant's admin sees it"
     );
 
+    // The refused senders left nothing in the actor's executions.
+    let executions = cast
+        .api(Who::Owner)
+        .get(&format!("/actors/{a}/executions"))
+        .await
+        .unwrap();
+    for execution in executions.ok()["executions"].as_array().unwrap() {
+        assert!(
+            ["root", "alice"].contains(&execution["executor"].as_str().unwrap_or_default()),
+            "a refused sender left {execution}"
+        );
+    }
     // A message sent with the nonce runs as the nonce's owner.
     let sent = cast
         .api(Who::Nonce)

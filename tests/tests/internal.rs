@@ -169,6 +169,17 @@ fn header_mode_will_not_listen_beyond_loopback() {
 }
 
 #[test]
+fn a_spawner_without_the_internal_token_listens_on_loopback_only() {
+    let open = format!("0.0.0.0:{}", free_addr().port());
+    let (ok, stderr) = refused_start(
+        "spawner",
+        &[("ABACO_BACKEND", "distributed"), ("ABACO_GRPC_ADDR", &open)],
+    );
+    assert!(!ok, "a spawner without a token listened on {open}");
+    assert!(stderr.contains("internal_token"), "{stderr}");
+}
+
+#[test]
 fn jwt_mode_needs_keys_and_distributed_jwt_needs_the_internal_token() {
     let (ok, stderr) = refused_start(
         "up",

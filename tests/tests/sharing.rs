@@ -1,12 +1,11 @@
-//! Nonces and aliases as abaco's users use them, on both backends in `jwt` mode: a nonce's
-//! uses counted exactly under concurrency, aliases working wherever ids do, and no
-//! credential ever reaching a run, a log or a record.
+//! Nonces as abaco's users use them, on both backends in `jwt` mode: a nonce's uses counted
+//! exactly under concurrency, one actor opened at its level, and no credential ever reaching
+//! a run, a log or a record.
 
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use abaco::pb::{self, access_client::AccessClient, registration_client::RegistrationClient};
 use abaco_tests::{
     BackendKind, Platform,
     cast::{ACCESS_SETTINGS, Cast, Who, access_platform},
@@ -14,13 +13,11 @@ use abaco_tests::{
     steps::{finished, logs_of},
 };
 use serde_json::json;
-use tonic::metadata::MetadataValue;
 
 on_both_backends!(
     start = access_platform;
     a_nonce_with_five_uses_admits_exactly_five_of_fifty_concurrent_calls,
     nonces_open_one_actor_at_their_level_and_are_never_shown_to_readers,
-    aliases_work_wherever_ids_do,
 );
 
 /// With every component logging at debug level, so a credential that were logged anywhere
@@ -202,162 +199,6 @@ async fn nonces_open_one_actor_at_their_level_and_are_never_shown_to_readers(pla
         .error(404, "nonce");
 }
 
-async fn aliases_work_wherever_ids_do(platform: Platform) {
-    let cast = Cast::new(&platform).await;
-    let a = &cast.actor;
-    let alice = cast.api(Who::Owner);
-    let created = alice
-        .post(
-            "/actors/aliases",
-            &json!({"alias": "echo-prod", "actorId": a}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(created.ok()["actorId"], *a);
-    assert_eq!(created.ok()["owner"], "alice");
-    // Messages, executions, logs and workers by alias.
-    let sent = alice
-        .post("/actors/echo-prod/messages", &json!({"via": "alias"}))
-        .await
-        .unwrap();
-    let execution = sent.ok()["executionId"].as_str().unwrap().to_string();
-    let record = finished(alice, "echo-prod", &execution, LIMIT).await;
-    assert_eq!(record["status"], "COMPLETE", "{record}");
-    assert!(
-        logs_of(alice, "echo-prod", &execution)
-            .await
-            .contains("alias")
-    );
-    assert_eq!(alice.get("/actors/echo-prod").await.unwrap().ok()["id"], *a);
-    alice.get("/actors/echo-prod/workers").await.unwrap().ok();
-    // Names that cannot be aliases, and a taken one.
-    for (alias, why) in [
-        ("search", "reserved"),
-        ("configs", "reserved"),
-        (a.as_str(), "actor id"),
-        ("a/b", "contains"),
-    ] {
-        alice
-            .post("/actors/aliases", &json!({"alias": alias, "actorId": a}))
-            .await
-            .unwrap()
-            .error(400, why);
-    }
-    alice
-        .post(
-            "/actors/aliases",
-            &json!({"alias": "echo-prod", "actorId": a}),
-        )
-        .await
-        .unwrap()
-        .error(409, "exists");
-    // Another tenant has its own names.
-    let eve = cast.api(Who::OtherTenant);
-    let eves = eve
-        .post(
-            "/actors",
-            &json!({"image": "abaco/sample-echo", "minWorkers": 0}),
-        )
-        .await
-        .unwrap();
-    let eves = eves.ok()["id"].as_str().unwrap().to_string();
-    let same_name = eve
-        .post(
-            "/actors/aliases",
-            &json!({"alias": "echo-prod", "actorId": eves}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(same_name.ok()["actorId"], eves);
-    assert_eq!(eve.get("/actors/echo-prod").await.unwrap().ok()["id"], eves);
-    // Others need permission on the alias itself; a nonce of an alias works by the alias.
-    let bob = cast.api(Who::Regular);
-    bob.get("/actors/aliases/echo-prod")
-        .await
-        .unwrap()
-        .error(403, "alias");
-    let alias_nonce = alice
-        .post(
-            "/actors/aliases/echo-prod/nonces",
-            &json!({"level": "EXECUTE"}),
-        )
-        .await
-        .unwrap();
-    let alias_nonce = alias_nonce.ok()["id"].as_str().unwrap().to_string();
-    platform
-        .api
-        .post(
-            &format!("/actors/echo-prod/messages?x-nonce={alias_nonce}"),
-            &json!({}),
-        )
-        .await
-        .unwrap()
-        .ok();
-    alice
-        .post(
-            "/actors/aliases/echo-prod/nonces",
-            &json!({"level": "UPDATE"}),
-        )
-        .await
-        .unwrap()
-        .error(400, "level");
-    // gRPC takes the alias too.
-    let token =
-        MetadataValue::try_from(format!("Bearer {}", platform.token("alice", None))).unwrap();
-    let mut registration =
-        RegistrationClient::connect(format!("http://{}", platform.service_addr("registration")))
-            .await
-            .unwrap();
-    let mut request = tonic::Request::new(pb::GetActorRequest {
-        actor_id: "echo-prod".into(),
-    });
-    request
-        .metadata_mut()
-        .insert("authorization", token.clone());
-    assert_eq!(
-        registration
-            .get_actor(request)
-            .await
-            .unwrap()
-            .into_inner()
-            .id,
-        *a
-    );
-    let mut access =
-        AccessClient::connect(format!("http://{}", platform.service_addr("registration")))
-            .await
-            .unwrap();
-    let mut request = tonic::Request::new(pb::AliasRef {
-        alias: "echo-prod".into(),
-    });
-    request.metadata_mut().insert("authorization", token);
-    assert_eq!(
-        access
-            .get_alias(request)
-            .await
-            .unwrap()
-            .into_inner()
-            .actor_id,
-        *a
-    );
-    // Deleting the actor takes its aliases, their grants and nonces with it.
-    alice.delete(&format!("/actors/{a}")).await.unwrap().ok();
-    alice
-        .get("/actors/aliases/echo-prod")
-        .await
-        .unwrap()
-        .error(404, "alias");
-    alice
-        .get("/actors/echo-prod")
-        .await
-        .unwrap()
-        .error(404, "echo-prod");
-    assert_eq!(
-        eve.get("/actors/aliases/echo-prod").await.unwrap().status,
-        200
-    );
-}
-
 async fn no_credential_reaches_a_run_a_log_or_a_record(platform: Platform) {
     let cast = Cast::new(&platform).await;
     let alice = cast.api(Who::Owner);
@@ -408,10 +249,13 @@ async fn no_credential_reaches_a_run_a_log_or_a_record(platform: Platform) {
         .await
         .unwrap();
     assert_eq!(as_run.ok()["owner"], "alice");
-    // An actor without token: true gets none.
+    // An actor without token: true gets none, even when a caller tries to pass one in.
     let plain = platform
         .api_as("alice")
-        .post(&format!("/actors/{}/messages", cast.actor), &json!({}))
+        .post(
+            &format!("/actors/{}/messages?_abaco_access_token=forged", cast.actor),
+            &json!({}),
+        )
         .await
         .unwrap();
     let plain = plain.ok()["executionId"].as_str().unwrap().to_string();
@@ -421,6 +265,46 @@ async fn no_credential_reaches_a_run_a_log_or_a_record(platform: Platform) {
             .await
             .contains("_abaco_access_token")
     );
+    // Nobody but the owner may swap the code whose runs carry the owner's token: not a user
+    // the actor is shared with at UPDATE, not an UPDATE nonce (even the owner's own).
+    alice
+        .post(
+            &format!("/actors/{actor}/permissions"),
+            &json!({"user": "bob", "level": "UPDATE"}),
+        )
+        .await
+        .unwrap()
+        .ok();
+    let update_nonce = alice
+        .post(
+            &format!("/actors/{actor}/nonces"),
+            &json!({"level": "UPDATE"}),
+        )
+        .await
+        .unwrap();
+    let update_nonce = update_nonce.ok()["id"].as_str().unwrap().to_string();
+    let swap = json!({"image": "abaco/sample-inspect"});
+    cast.api(Who::Regular)
+        .put(&format!("/actors/{actor}"), &swap)
+        .await
+        .unwrap()
+        .error(403, "image");
+    platform
+        .api
+        .put(&format!("/actors/{actor}?x-nonce={update_nonce}"), &swap)
+        .await
+        .unwrap()
+        .error(403, "image");
+    cast.api(Who::Regular)
+        .put(&format!("/actors/{actor}"), &json!({"description": "fine"}))
+        .await
+        .unwrap()
+        .ok();
+    alice
+        .put(&format!("/actors/{actor}"), &swap)
+        .await
+        .unwrap()
+        .ok();
     // Records and logs of the platform hold neither.
     let shown = alice
         .get(&format!("/actors/{actor}/executions/{execution}"))

@@ -58,7 +58,8 @@ fn worker_env(settings: &Settings, config_file: Option<&Path>) -> Vec<(String, S
             token.expose().to_string(),
         ));
     }
-    if let Some(secret) = abaco_auth::access_secret(settings) {
+    // Only a secret of its own: a worker never holds the key that signs users' tokens.
+    if let Some(secret) = &settings.access_token_secret {
         env.push((
             "ABACO_ACCESS_TOKEN_SECRET".to_string(),
             secret.expose().to_string(),
@@ -122,6 +123,12 @@ pub async fn spawner(
 ) -> anyhow::Result<()> {
     require_distributed(settings, ON_ITS_OWN)?;
     require_internal_token(settings)?;
+    // Without a token the spawner answers whoever reaches it: only callers on this machine.
+    anyhow::ensure!(
+        settings.internal_token.is_some() || settings.grpc_addr.ip().is_loopback(),
+        "the spawner starts and stops workers for whoever reaches {}: set internal_token (ABACO_INTERNAL_TOKEN) on every component, or bind it to loopback",
+        settings.grpc_addr
+    );
     let backends = Backends::open(settings).await?;
     // Workers need Docker; finding out now beats every worker failing later.
     backends::docker().await?;

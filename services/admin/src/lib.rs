@@ -167,6 +167,10 @@ impl Admin for AdminService {
         request: Request<pb::EnsureWorkersRequest>,
     ) -> Result<Response<pb::ListWorkersResponse>, Status> {
         serve(request, async |caller, r| {
+            // A nonce can never add workers: refused before its use is spent.
+            if caller.via_nonce() {
+                require_admin(&caller, "adding workers")?;
+            }
             let actor = self
                 .actor(&r.actor_id, &caller, PermissionLevel::Read)
                 .await?;

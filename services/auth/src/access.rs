@@ -14,7 +14,7 @@ use abaco::{
     store::Table,
 };
 
-use crate::{aliases, levels, nonces, policy::RolePolicy, target::Target};
+use crate::{aliases, levels, nonces, policy::RolePolicy, target::Target, throttle::Throttle};
 
 /// An actor a caller may act on, and who the call acts as (a nonce's owner for a call made
 /// with a nonce).
@@ -31,12 +31,18 @@ pub struct Granted {
 pub struct Access {
     records: Records,
     policy: RolePolicy,
+    throttle: Option<Throttle>,
 }
 
 impl Access {
-    /// Authorization over `records`, with roles from `policy`.
-    pub fn new(records: Records, policy: RolePolicy) -> Self {
-        Self { records, policy }
+    /// Authorization over `records`, with roles from `policy`; a limited user's nonces are
+    /// counted against their rate in `throttle`.
+    pub fn new(records: Records, policy: RolePolicy, throttle: Option<Throttle>) -> Self {
+        Self {
+            records,
+            policy,
+            throttle,
+        }
     }
 
     /// The records underneath.
@@ -189,12 +195,7 @@ impl Access {
         if alias.owner == caller.user || caller.is_admin() {
             return Ok(PermissionLevel::Update);
         }
-        let grants = self
-            .grants(&Target::Alias {
-                tenant: alias.tenant.clone(),
-                name: alias.alias.clone(),
-            })
-            .await?;
+        let grants = self.grants(&Target::of_alias(alias)).await?;
         Ok(level_in(&grants, &caller.user))
     }
 
@@ -210,10 +211,7 @@ impl Access {
         let target = if ids::looks_like_id(identifier) {
             Target::Actor(identifier.to_owned())
         } else {
-            Target::Alias {
-                tenant: caller.tenant.clone(),
-                name: identifier.to_owned(),
-            }
+            Target::of_alias(&self.alias(&caller.tenant, identifier).await?)
         };
         let nonce = self
             .records
@@ -234,6 +232,10 @@ impl Access {
             nonce.owner.clone(),
             self.policy.role(&nonce.tenant, &nonce.owner, &[]),
         );
+        // A limited user's nonce is as limited as its owner.
+        if let (Role::Limited, Some(throttle)) = (owner.role, &self.throttle) {
+            throttle.check(&owner.tenant, &owner.user)?;
+        }
         if self.level(&owner, &actor).await? < need {
             return Err(AbacoError::Forbidden(format!(
                 "the nonce's owner no longer has {} access to actor {}",

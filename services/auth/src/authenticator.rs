@@ -2,7 +2,7 @@
 //! REST (the gateway) and gRPC (the wrapper around each service) alike. A request it cannot
 //! place is refused here with 401; the services decide 403 and 404.
 
-use std::{net::SocketAddr, num::NonZeroU32, sync::Arc};
+use std::{net::SocketAddr, sync::Arc};
 
 use abaco::{
     AbacoError,
@@ -13,12 +13,12 @@ use abaco::{
     secret::Secret,
     settings::{AuthMode, Settings},
 };
-use governor::{DefaultKeyedRateLimiter, Quota};
 use http::{HeaderMap, header};
 
 use crate::{
     jwt_keys::{KeyError, KeyRing},
     policy::RolePolicy,
+    throttle::Throttle,
     token::{TokenError, Verifier, VerifierSettings},
 };
 
@@ -78,7 +78,7 @@ struct Shared {
     policy: RolePolicy,
     verifier: Verifier,
     internal_token: Option<Secret>,
-    throttle: DefaultKeyedRateLimiter<(String, String)>,
+    throttle: Throttle,
 }
 
 impl Authenticator {
@@ -115,8 +115,7 @@ impl Authenticator {
         if settings.auth == AuthMode::Jwt && !verifier.has_keys() {
             return Err(SetupError::NoKeys);
         }
-        let rate = NonZeroU32::new(settings.limited_requests_per_minute)
-            .ok_or(SetupError::NoLimitedRate)?;
+        let throttle = Throttle::from_settings(settings).ok_or(SetupError::NoLimitedRate)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 mode: settings.auth,
@@ -124,7 +123,7 @@ impl Authenticator {
                 policy: RolePolicy::from_settings(settings),
                 verifier,
                 internal_token: settings.internal_token.clone(),
-                throttle: DefaultKeyedRateLimiter::keyed(Quota::per_minute(rate)),
+                throttle,
             }),
         })
     }
@@ -207,10 +206,16 @@ impl Authenticator {
                     .verifier
                     .verify(token, header_tenant.as_deref(), default_tenant)
                     .map_err(unauthenticated)?;
-                let role =
+                let mut role =
                     self.shared
                         .policy
                         .role(&verified.tenant, &verified.user, &verified.roles);
+                if verified.for_a_run {
+                    // A run's token lets code act as its actor's owner, never as an
+                    // administrator or privileged user: whoever may change that code could
+                    // otherwise borrow those powers.
+                    role = role.min(Role::Regular);
+                }
                 Ok(Caller::user(verified.tenant, verified.user, role))
             }
             None => match nonce {
@@ -251,22 +256,13 @@ impl Authenticator {
         Ok(Caller::user(tenant, user, role))
     }
 
-    /// Refuses a limited caller over its rate; answers how long to wait.
+    /// Refuses a limited caller over its rate (a nonce's bearer is counted when its owner is
+    /// known, where the nonce is redeemed).
     fn throttle(&self, caller: &Caller) -> Result<(), AbacoError> {
         if caller.role != Role::Limited || caller.via_nonce() {
             return Ok(());
         }
-        let key = (caller.tenant.clone(), caller.user.clone());
-        self.shared.throttle.check_key(&key).map_err(|_| {
-            AbacoError::TooMuch(
-                "too many requests: limited users may make a limited number per minute".into(),
-            )
-        })?;
-        // Forget users idle long enough to be back at a full quota, so the map stays small.
-        if self.shared.throttle.len() > 10_000 {
-            self.shared.throttle.retain_recent();
-        }
-        Ok(())
+        self.shared.throttle.check(&caller.tenant, &caller.user)
     }
 }
 

@@ -18,6 +18,7 @@ pub mod levels;
 pub mod nonces;
 mod policy;
 mod target;
+mod throttle;
 mod token;
 
 pub use access::{Access, Granted, level_in};
@@ -28,4 +29,5 @@ pub use authenticator::{
 pub use jwt_keys::{KeyError, MIN_SECRET_BYTES};
 pub use policy::{RolePolicy, claimed_role};
 pub use target::Target;
+pub use throttle::Throttle;
 pub use token::{ACCESS_TOKEN_ISSUER, AccessTokenMinter, TokenError};

@@ -1,5 +1,7 @@
 //! What permissions and nonces are about: an actor, or an alias as an object of its own.
 
+use abaco::pb;
+
 /// The object of a permission or a nonce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -11,16 +13,31 @@ pub enum Target {
         tenant: String,
         /// The alias.
         name: String,
+        /// Which making of that name (see [`pb::Alias::generation`]).
+        generation: String,
     },
 }
 
 impl Target {
+    /// The alias `alias` as a target.
+    pub fn of_alias(alias: &pb::Alias) -> Self {
+        Self::Alias {
+            tenant: alias.tenant.clone(),
+            name: alias.alias.clone(),
+            generation: alias.generation.clone(),
+        }
+    }
+
     /// Key of the target's grants in the permissions table. Actor ids start with a digit, so
     /// the `@` of an alias's key can never clash with one.
     pub fn permissions_key(&self) -> String {
         match self {
             Self::Actor(id) => id.clone(),
-            Self::Alias { tenant, name } => format!("@{tenant}/{name}"),
+            Self::Alias {
+                tenant,
+                name,
+                generation,
+            } => format!("@{tenant}/{name}/{generation}"),
         }
     }
 

@@ -64,6 +64,8 @@ pub struct Verified {
     pub user: String,
     /// Roles from the roles claim, if one is configured.
     pub roles: Vec<Role>,
+    /// The platform minted it for a run (`_abaco_access_token`).
+    pub for_a_run: bool,
 }
 
 /// How tokens are checked.
@@ -166,6 +168,7 @@ impl Verifier {
             tenant,
             user,
             roles,
+            for_a_run: own && self.access_key.is_some(),
         })
     }
 

@@ -4,6 +4,8 @@
 //! The execution id is made here, when the message is accepted, and travels with the message;
 //! that is what lets a worker run each accepted message once even when it is redelivered.
 
+mod owners;
+
 use std::sync::Arc;
 
 use abaco::{
@@ -22,6 +24,7 @@ use abaco_auth::{
     grpc::{Authenticated, serve},
 };
 use bytes::Bytes;
+use owners::Owners;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -40,6 +43,7 @@ pub struct MessagesService {
     access: Access,
     mailboxes: Arc<dyn Mailboxes>,
     fleet: Arc<dyn Fleet>,
+    owners: Owners,
 }
 
 impl MessagesService {
@@ -50,6 +54,7 @@ impl MessagesService {
             access,
             mailboxes,
             fleet,
+            owners: Owners::default(),
         }
     }
 
@@ -118,22 +123,7 @@ impl MessagesService {
                 "parameter {name:?} is not a valid environment variable name"
             )));
         }
-        // A nonce is redeemed first: it says whose the run is. Anyone else is checked against
-        // the actor that comes back with the insert, so an id costs no extra round trip.
-        let (actor_id, executor) = if caller.via_nonce() {
-            let granted = self
-                .access
-                .actor(caller, &request.actor_id, PermissionLevel::Execute)
-                .await?;
-            (granted.actor.id, granted.caller.user)
-        } else {
-            (
-                self.access
-                    .resolve(&caller.tenant, &request.actor_id)
-                    .await?,
-                caller.user.clone(),
-            )
-        };
+        let (actor_id, executor) = self.authorize_send(&request.actor_id, caller).await?;
         let received = time::now();
         let execution = pb::Execution {
             id: ids::new_id(),
@@ -148,8 +138,8 @@ impl MessagesService {
         let key = child_key(&actor_id, &execution.id);
         // The record goes in together with the read of the actor: one store round trip per
         // message instead of two (ingest rate, BENCHMARKS.md). Nothing is written for an
-        // actor that is gone; for one the caller may not send to, or one being deleted, the
-        // record is taken back before anything is published, so no worker ever sees it.
+        // actor that is gone; for one being deleted the record is taken back before anything
+        // is published, so no worker ever sees it.
         let actor: pb::Actor = self
             .records
             .insert_guarded(
@@ -161,14 +151,7 @@ impl MessagesService {
             )
             .await?
             .ok_or_else(|| AbacoError::not_found("actor", &request.actor_id))?;
-        let allowed = if caller.via_nonce() {
-            Ok(())
-        } else {
-            self.access
-                .check(caller, &actor, PermissionLevel::Execute)
-                .await
-        };
-        if let Err(refused) = allowed.and_then(|()| live(&actor)) {
+        if let Err(refused) = live(&actor) {
             self.take_back(&key, &execution.id).await;
             return Err(refused);
         }
@@ -203,6 +186,39 @@ impl MessagesService {
             actor_id: actor.id,
             executor,
         })
+    }
+}
+
+impl MessagesService {
+    /// Decides a send before anything is written: the actor id it goes to and the user the run
+    /// acts as. A nonce is redeemed (it says whose the run is); an actor's owner, an admin or a
+    /// caller of another tenant is decided from the remembered owner (no round trip); anyone
+    /// else, or an actor not seen yet, has the actor read and checked.
+    async fn authorize_send(&self, identifier: &str, caller: &Caller) -> Result<(String, String)> {
+        if caller.via_nonce() {
+            let granted = self
+                .access
+                .actor(caller, identifier, PermissionLevel::Execute)
+                .await?;
+            return Ok((granted.actor.id, granted.caller.user));
+        }
+        let actor_id = self.access.resolve(&caller.tenant, identifier).await?;
+        if let Some((tenant, owner)) = self.owners.get(&actor_id) {
+            if tenant != caller.tenant {
+                return Err(AbacoError::not_found("actor", &actor_id));
+            }
+            if owner == caller.user || caller.is_admin() {
+                return Ok((actor_id, caller.user.clone()));
+            }
+        }
+        let actor = self
+            .access
+            .actor(caller, &actor_id, PermissionLevel::Execute)
+            .await?
+            .actor;
+        self.owners
+            .saw(&actor.id, self.access.tenant_of(&actor), &actor.owner);
+        Ok((actor.id, caller.user.clone()))
     }
 }
 

@@ -31,6 +31,8 @@ impl RegistrationService {
             user: &caller.user,
         };
         let now = time::now();
+        let mut spec = spec;
+        self.resolve_link(&mut spec, caller).await?;
         let actor = spec::new_actor(&spec, &owner, &self.limits, &now);
         let mut baseline = spec::new_actor(&spec::unrestricted(&spec), &owner, &self.limits, &now);
         baseline.id.clone_from(&actor.id);
@@ -69,9 +71,11 @@ impl RegistrationService {
             .actor(caller, &request.actor_id, PermissionLevel::Update)
             .await?;
         let caller = &granted.caller;
-        let spec = request.spec.unwrap_or_default();
+        let mut spec = request.spec.unwrap_or_default();
+        self.resolve_link(&mut spec, caller).await?;
         let mut preview = granted.actor.clone();
         spec::merge(&mut preview, &spec);
+        spec::check_trusted_code(&granted.actor, &preview, caller)?;
         spec::validate(&preview, &self.limits)?;
         self.check_link(&preview).await?;
         let limits = self.limits.clone();
@@ -83,8 +87,10 @@ impl RegistrationService {
                 }
                 let mut baseline = actor.clone();
                 spec::merge(&mut baseline, &spec::unrestricted(&spec));
+                let current = actor.clone();
                 let image_changed = spec::merge(actor, &spec);
                 spec::check_restricted(&baseline, actor, caller)?;
+                spec::check_trusted_code(&current, actor, caller)?;
                 spec::validate(actor, &limits)?;
                 if image_changed || request.force {
                     actor.revision += 1;
@@ -122,6 +128,26 @@ impl RegistrationService {
         crate::access::forget_aliases_of(&self.access, &actor).await?;
         self.records().purge_actor(&actor.id).await?;
         Ok(actor.id)
+    }
+
+    /// Turns the spec's `link` (an id or an alias) into the id of an actor the caller may send
+    /// to: events are messages to it, so linking needs EXECUTE there (and another tenant's
+    /// actor is not found).
+    async fn resolve_link(&self, spec: &mut pb::ActorSpec, caller: &Caller) -> Result<()> {
+        let Some(link) = spec.link.as_mut().filter(|link| !link.is_empty()) else {
+            return Ok(());
+        };
+        let linked = self
+            .access
+            .actor(caller, link, PermissionLevel::Execute)
+            .await
+            .map_err(|error| match error {
+                AbacoError::NotFound(_) => AbacoError::invalid(format!("link: no actor {link}")),
+                AbacoError::Forbidden(why) => AbacoError::Forbidden(format!("link: {why}")),
+                other => other,
+            })?;
+        *link = linked.actor.id;
+        Ok(())
     }
 
     async fn check_link(&self, actor: &pb::Actor) -> Result<()> {

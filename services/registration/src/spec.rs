@@ -153,6 +153,41 @@ pub fn check_restricted(baseline: &pb::Actor, proposed: &pb::Actor, caller: &Cal
     }
 }
 
+/// Refuses anyone but the owner or an administrator (and any call made with a nonce)
+/// changing what runs, or as whom, for an actor whose runs carry the owner's powers: one with
+/// `token: true` (its runs get a token of the owner) or `privileged` (its runs hold the host).
+/// Otherwise anyone the owner shared UPDATE with could swap in code that borrows them.
+pub fn check_trusted_code(
+    current: &pb::Actor,
+    proposed: &pb::Actor,
+    caller: &Caller,
+) -> Result<()> {
+    let trusted = current.token || current.privileged || proposed.token || proposed.privileged;
+    let owner_or_admin = !caller.via_nonce() && (caller.user == current.owner || caller.is_admin());
+    if !trusted || owner_or_admin {
+        return Ok(());
+    }
+    let changed = [
+        ("image", current.image != proposed.image),
+        ("token", current.token != proposed.token),
+        (
+            "defaultEnvironment",
+            current.default_environment != proposed.default_environment,
+        ),
+        (
+            "useContainerUid",
+            current.use_container_uid != proposed.use_container_uid,
+        ),
+        ("privileged", current.privileged != proposed.privileged),
+    ];
+    match changed.iter().find(|(_, differs)| *differs) {
+        Some((field, _)) => Err(AbacoError::Forbidden(format!(
+            "only the owner or an administrator may change {field} of an actor whose runs carry the owner's token or privileges"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Checks a record about to be stored.
 pub fn validate(actor: &pb::Actor, limits: &Limits) -> Result<()> {
     let invalid = |text: String| Err(AbacoError::Invalid(text));
@@ -360,6 +395,37 @@ mod tests {
             ..spec("a")
         };
         assert!(check_restricted(&built(&unrestricted(&same)), &built(&same), &regular).is_ok());
+    }
+
+    #[test]
+    fn only_owners_and_admins_change_the_code_of_actors_that_carry_their_powers() {
+        use abaco::identity::Role;
+        let mut current = built(&spec("a"));
+        current.token = true;
+        let mut swapped = current.clone();
+        swapped.image = "mallory/steal".into();
+        let shared = Caller::user("default", "bob", Role::Regular);
+        let owner = Caller::user("default", "alice", Role::Regular);
+        let admin = Caller::user("default", "root", Role::Admin);
+        let mut owners_nonce = owner.clone();
+        owners_nonce.nonce = Some("default_n".into());
+        for refused in [&shared, &owners_nonce] {
+            let error = check_trusted_code(&current, &swapped, refused).unwrap_err();
+            assert!(error.to_string().contains("image"), "{error}");
+        }
+        assert!(check_trusted_code(&current, &swapped, &owner).is_ok());
+        assert!(check_trusted_code(&current, &swapped, &admin).is_ok());
+        // Turning the token on is the same change; other fields are anyone's with UPDATE.
+        let plain = built(&spec("a"));
+        let mut asks = plain.clone();
+        asks.token = true;
+        assert!(check_trusted_code(&plain, &asks, &shared).is_err());
+        let mut described = current.clone();
+        described.description = "d".into();
+        assert!(check_trusted_code(&current, &described, &shared).is_ok());
+        let mut new_image = plain.clone();
+        new_image.image = "bob/other".into();
+        assert!(check_trusted_code(&plain, &new_image, &shared).is_ok());
     }
 
     #[test]

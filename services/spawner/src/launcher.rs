@@ -30,8 +30,8 @@ pub trait Launcher: Send + Sync + std::fmt::Debug + 'static {
 
 /// Runs each worker as `<program> --actor-id A --worker-id W` (the program being
 /// `abaco-worker`, or `abaco worker`), a child process with the environment it needs to reach
-/// the store and the broker.
-#[derive(Debug, Clone)]
+/// the store and the broker, and without the secrets that sign users' tokens.
+#[derive(Clone)]
 pub struct ProcessLauncher {
     records: Records,
     program: WorkerProgram,
@@ -68,6 +68,23 @@ impl WorkerProgram {
     }
 }
 
+impl std::fmt::Debug for ProcessLauncher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment holds credentials: names only.
+        let names: Vec<&str> = self.env.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("ProcessLauncher")
+            .field("program", &self.program)
+            .field("env", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether an inherited environment variable holds a key that signs users' tokens, which a
+/// worker (code on a Docker host) is never given.
+fn withheld(name: &str) -> bool {
+    name.starts_with("ABACO_") && name.ends_with("JWT_HS256_SECRET")
+}
+
 impl ProcessLauncher {
     /// Launches `program` with `env` added to this process's environment; a worker process
     /// that ends takes its record in `records` with it.
@@ -91,7 +108,13 @@ impl ProcessLauncher {
 #[async_trait]
 impl Launcher for ProcessLauncher {
     async fn launch(&self, worker: &pb::Worker) -> Result<()> {
-        let mut child = tokio::process::Command::new(&self.program.path)
+        let mut command = tokio::process::Command::new(&self.program.path);
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(withheld) {
+                command.env_remove(&name);
+            }
+        }
+        let mut child = command
             .args(&self.program.leading_args)
             .arg("--actor-id")
             .arg(&worker.actor_id)

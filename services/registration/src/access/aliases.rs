@@ -45,6 +45,7 @@ impl AccessService {
             owner: caller.user.clone(),
             tenant: caller.tenant.clone(),
             create_time: time::now(),
+            generation: ids::new_id(),
         };
         self.access
             .records()
@@ -110,7 +111,7 @@ impl AccessService {
             .access
             .alias(&caller.tenant, name)
             .await
-            .map_err(|_| AbacoError::not_found("alias", name))?;
+            .map_err(|error| alias_not_found(error, name))?;
         require(
             self.access.alias_level(caller, &alias).await?,
             need,
@@ -134,22 +135,30 @@ impl AccessService {
     }
 }
 
+/// A missing alias said as one (the lookup says "actor", as actor routes need); other
+/// failures as they are.
+pub(super) fn alias_not_found(error: AbacoError, name: &str) -> AbacoError {
+    match error {
+        AbacoError::NotFound(_) => AbacoError::not_found("alias", name),
+        other => other,
+    }
+}
+
 /// Removes an alias with its permissions and nonces.
 async fn forget(access: &Access, alias: &pb::Alias) -> Result<()> {
-    let target = Target::Alias {
-        tenant: alias.tenant.clone(),
-        name: alias.alias.clone(),
-    };
+    let target = Target::of_alias(alias);
     let records = access.records();
+    // The name goes first, so nothing can be granted on it meanwhile; what is kept under its
+    // generation is then only cleaned up (a grant that raced in is unreachable anyway).
+    records
+        .delete(Table::Aliases, &aliases::key(&alias.tenant, &alias.alias))
+        .await?;
     records
         .store()
         .delete_prefix(Table::Nonces, &target.nonce_prefix())
         .await?;
     records
         .delete(Table::Permissions, &target.permissions_key())
-        .await?;
-    records
-        .delete(Table::Aliases, &aliases::key(&alias.tenant, &alias.alias))
         .await?;
     Ok(())
 }

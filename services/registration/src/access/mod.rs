@@ -61,17 +61,18 @@ impl AccessService {
                 })
             }
             Some(pb::access_target::Target::Alias(name)) => {
-                let alias = self.access.alias(&caller.tenant, name).await?;
+                let alias = self
+                    .access
+                    .alias(&caller.tenant, name)
+                    .await
+                    .map_err(|error| aliases::alias_not_found(error, name))?;
                 let held = self.access.alias_level(caller, &alias).await?;
                 require(held, need, &format!("alias {name}"))?;
                 if with_actor {
                     self.access.actor(caller, &alias.actor_id, need).await?;
                 }
                 Ok(Resolved {
-                    target: Target::Alias {
-                        tenant: alias.tenant,
-                        name: alias.alias,
-                    },
+                    target: Target::of_alias(&alias),
                     owner: alias.owner,
                     held,
                 })

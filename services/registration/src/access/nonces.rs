@@ -1,7 +1,7 @@
 //! Nonces of an actor or an alias. Creating or deleting one needs UPDATE on it (and, for an
 //! alias, on its actor). A nonce is a credential, so only those who hold UPDATE see all of
-//! them; a user with READ sees the ones they made (abaco showed every nonce, UPDATE ones
-//! included, to anyone who could read the actor).
+//! them; anyone else with READ sees only the ones they made themselves, while they held UPDATE
+//! (abaco showed every nonce, UPDATE ones included, to anyone who could read the actor).
 
 use abaco::{
     AbacoError, Result,

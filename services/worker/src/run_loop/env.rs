@@ -28,8 +28,10 @@ pub fn is_binary(message: &pb::MailboxMessage) -> bool {
 }
 
 /// The variables of one run, sorted by name. Contract variables are set last so that neither
-/// an actor's defaults nor a caller's query parameters can fake them; names or values Docker
-/// cannot carry (empty, with `=` or NUL) are dropped rather than failing the run.
+/// an actor's defaults nor a caller's query parameters can fake them, and `_abaco_*` names
+/// from those are dropped outright (a variable the platform leaves out, like
+/// `_abaco_access_token` without a token, must stay out); names or values Docker cannot carry
+/// (empty, with `=` or NUL) are dropped rather than failing the run.
 pub fn build(
     actor: &pb::Actor,
     message: &pb::MailboxMessage,
@@ -41,7 +43,7 @@ pub fn build(
         .iter()
         .chain(message.environment.iter())
     {
-        if is_carriable(name, value) {
+        if is_carriable(name, value) && !name.starts_with("_abaco_") {
             env.insert(name.clone(), value.clone());
         }
     }
@@ -112,6 +114,7 @@ mod tests {
             environment: [
                 ("B".to_string(), "from-query".to_string()),
                 ("_abaco_actor_id".to_string(), "forged".to_string()),
+                ("_abaco_access_token".to_string(), "forged".to_string()),
                 ("BAD=NAME".to_string(), "x".to_string()),
             ]
             .into(),
@@ -144,6 +147,7 @@ mod tests {
         assert_eq!(get(&env, "_abaco_username"), Some("alice"));
         assert_eq!(get(&env, "_abaco_actor_revision"), Some("2"));
         assert_eq!(get(&env, "_abaco_actor_dbid"), Some("0actor"));
+        // Not made by the platform here, so not there at all, whatever the caller sent.
         assert_eq!(get(&env, "_abaco_access_token"), None);
     }
 
