@@ -206,7 +206,16 @@ async fn text_messages_are_refused_past_what_an_environment_variable_holds(platf
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settings_change_the_user_the_root_filesystem_and_the_mounts() {
+async fn settings_change_the_user_the_root_filesystem_and_the_mounts_embedded() {
+    settings_change_the_user_the_root_filesystem_and_the_mounts(BackendKind::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_change_the_user_the_root_filesystem_and_the_mounts_distributed() {
+    settings_change_the_user_the_root_filesystem_and_the_mounts(BackendKind::Distributed).await;
+}
+
+async fn settings_change_the_user_the_root_filesystem_and_the_mounts(kind: BackendKind) {
     let shared = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(shared.path().join("anonymous")).unwrap();
     std::fs::write(shared.path().join("anonymous/hello"), "from the host").unwrap();
@@ -215,7 +224,7 @@ async fn settings_change_the_user_the_root_filesystem_and_the_mounts() {
         shared.path().display()
     );
     let platform = Platform::start_with_settings(
-        BackendKind::Embedded,
+        kind,
         &[
             ("ABACO_RUN_USER", "4321:4321"),
             ("ABACO_RUN_READ_ONLY_ROOTFS", "true"),
