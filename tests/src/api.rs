@@ -46,6 +46,15 @@ impl Answer {
         self.result()
     }
 
+    /// Asserts a success envelope and returns the `id` of its result (an actor's, a nonce's).
+    #[track_caller]
+    pub fn id(&self) -> String {
+        self.ok()["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.text))
+            .to_string()
+    }
+
     /// Asserts an error envelope with this status whose message mentions `needle`.
     #[track_caller]
     pub fn error(&self, status: u16, needle: &str) {

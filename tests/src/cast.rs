@@ -110,10 +110,7 @@ impl Cast {
             )
             .await
             .unwrap()
-            .ok()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+            .id();
         let nonce = alice
             .post(
                 &format!("/actors/{actor}/nonces"),
@@ -121,10 +118,7 @@ impl Cast {
             )
             .await
             .unwrap()
-            .ok()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+            .id();
         Self { actor, nonce, apis }
     }
 

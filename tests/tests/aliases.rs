@@ -81,7 +81,7 @@ async fn aliases_work_wherever_ids_do(platform: Platform) {
         )
         .await
         .unwrap();
-    let eves = eves.ok()["id"].as_str().unwrap().to_string();
+    let eves = eves.id();
     let same_name = eve
         .post(
             "/actors/aliases",
@@ -104,7 +104,7 @@ async fn aliases_work_wherever_ids_do(platform: Platform) {
         )
         .await
         .unwrap();
-    let alias_nonce = alias_nonce.ok()["id"].as_str().unwrap().to_string();
+    let alias_nonce = alias_nonce.id();
     platform
         .api
         .post(

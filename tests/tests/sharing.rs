@@ -50,7 +50,7 @@ async fn a_nonce_with_five_uses_admits_exactly_five_of_fifty_concurrent_calls(pl
         .post(&nonces, &json!({"maxUses": 5, "level": "EXECUTE"}))
         .await
         .unwrap();
-    let nonce = nonce.ok()["id"].as_str().unwrap().to_string();
+    let nonce = nonce.id();
     let path = format!("/actors/{}/messages?x-nonce={nonce}", cast.actor);
     let calls = (0..50).map(|i| {
         let api = platform.api.clone();
@@ -89,7 +89,7 @@ async fn nonces_open_one_actor_at_their_level_and_are_never_shown_to_readers(pla
         )
         .await
         .unwrap();
-    let read_id = read.ok()["id"].as_str().unwrap().to_string();
+    let read_id = read.id();
     assert_eq!(read.ok()["maxUses"], -1);
     assert_eq!(read.ok()["actorId"], *a);
     assert!(read.message().contains("nonce created"), "{}", read.text);
@@ -119,7 +119,7 @@ async fn nonces_open_one_actor_at_their_level_and_are_never_shown_to_readers(pla
         )
         .await
         .unwrap();
-    let other = other.ok()["id"].as_str().unwrap().to_string();
+    let other = other.id();
     bearer
         .get(&format!("/actors/{other}?x-nonce={read_id}"))
         .await
@@ -130,7 +130,7 @@ async fn nonces_open_one_actor_at_their_level_and_are_never_shown_to_readers(pla
         .post(&nonces, &json!({"level": "UPDATE"}))
         .await
         .unwrap();
-    let update_id = update.ok()["id"].as_str().unwrap().to_string();
+    let update_id = update.id();
     for (path, body) in [
         (format!("{nonces}?x-nonce={update_id}"), json!({})),
         (
@@ -209,12 +209,12 @@ async fn no_credential_reaches_a_run_a_log_or_a_record(platform: Platform) {
         )
         .await
         .unwrap();
-    let actor = actor.ok()["id"].as_str().unwrap().to_string();
+    let actor = actor.id();
     let nonce = alice
         .post(&format!("/actors/{actor}/nonces"), &json!({}))
         .await
         .unwrap();
-    let nonce = nonce.ok()["id"].as_str().unwrap().to_string();
+    let nonce = nonce.id();
     let alice_token = platform.token("alice", None);
     let sent = platform
         .api
@@ -282,7 +282,7 @@ async fn no_credential_reaches_a_run_a_log_or_a_record(platform: Platform) {
         )
         .await
         .unwrap();
-    let update_nonce = update_nonce.ok()["id"].as_str().unwrap().to_string();
+    let update_nonce = update_nonce.id();
     let swap = json!({"image": "abaco/sample-inspect"});
     cast.api(Who::Regular)
         .put(&format!("/actors/{actor}"), &swap)
