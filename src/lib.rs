@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod grpc_server;
 pub mod identity;
 pub mod ids;
+pub mod limits;
 pub mod mailbox;
 pub mod names;
 pub mod pb;

@@ -176,6 +176,17 @@ pub struct Settings {
     pub case: Case,
     /// Largest accepted REST request body, in bytes.
     pub max_body_bytes: usize,
+    /// Longest a REST request may take before it is answered 504; also the deadline of the
+    /// gRPC calls it makes.
+    pub request_timeout_secs: u64,
+    /// Longest a synchronous message (`_abaco_synchronous=true`) waits for its run before the
+    /// answer is 504 with the execution id; less than `request_timeout_secs`.
+    pub sync_wait_secs: u64,
+    /// A synchronous message is refused (409) while more messages than this wait in the
+    /// actor's mailbox: it would wait behind them (abaco refuses past 3).
+    pub sync_max_queue: u64,
+    /// Origins whose web pages may call the REST API (CORS); `*` for any.
+    pub cors_origins: Vec<String>,
     /// The user a request acts as in `header` mode when it names none.
     pub default_user: String,
     /// Version string in every REST answer.
@@ -259,6 +270,10 @@ impl Default for Settings {
             gateway_messages: GatewayMessages::Remote,
             case: Case::Camel,
             max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            sync_wait_secs: 25,
+            sync_max_queue: 3,
+            cors_origins: vec!["*".into()],
             default_user: "anonymous".into(),
             api_version: concat!(env!("CARGO_PKG_VERSION")).into(),
             otlp_endpoint: None,

@@ -26,6 +26,19 @@ pub enum GatewayError {
     /// The authentication settings cannot be used.
     #[error("{0}")]
     Auth(#[from] abaco_auth::SetupError),
+    /// A synchronous message would outwait its own request.
+    #[error(
+        "sync_wait_secs ({sync_wait_secs}) must be less than request_timeout_secs ({request_timeout_secs})"
+    )]
+    SyncWaitTooLong {
+        /// The setting.
+        sync_wait_secs: u64,
+        /// The request's bound.
+        request_timeout_secs: u64,
+    },
+    /// An entry of `cors_origins` is not an origin.
+    #[error("cors_origins: {0:?} is not an origin such as https://example.org, nor *")]
+    BadOrigin(String),
     /// Lazy channels spawn their connection task on the current tokio runtime.
     #[error("the gateway must be built inside a tokio runtime")]
     NoRuntime,

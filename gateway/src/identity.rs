@@ -21,6 +21,8 @@ pub(crate) struct Caller {
     pub(crate) base: String,
     /// The platform's internal token, which makes the services believe `identity`.
     internal_token: Option<String>,
+    /// The deadline of each gRPC call.
+    timeout: std::time::Duration,
 }
 
 impl Caller {
@@ -35,7 +37,7 @@ impl Caller {
         identity.forward(request.metadata_mut(), self.internal_token.as_deref());
         // The service's span joins this request's trace.
         abaco::trace_context::inject_metadata(&tracing::Span::current(), request.metadata_mut());
-        request.set_timeout(crate::REQUEST_TIMEOUT);
+        request.set_timeout(self.timeout);
         request
     }
 
@@ -46,6 +48,7 @@ impl Caller {
             identity,
             base: base.to_owned(),
             internal_token: None,
+            timeout: std::time::Duration::from_secs(30),
         }
     }
 
@@ -79,6 +82,7 @@ impl FromRequestParts<Gateway> for Caller {
             identity,
             base: format!("http://{host}"),
             internal_token: auth.internal_token().map(str::to_owned),
+            timeout: gateway.request_timeout(),
         })
     }
 }

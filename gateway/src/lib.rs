@@ -28,10 +28,12 @@ use tonic::{
 use tower::{BoxError, ServiceBuilder, ServiceExt, util::BoxCloneSyncService};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
+mod cors;
 mod envelope;
 mod error;
 mod identity;
 mod input;
+mod paths;
 mod routes;
 mod views;
 
@@ -39,9 +41,6 @@ pub use error::GatewayError;
 pub use identity::USER_HEADER;
 
 use error::ApiError;
-
-/// Longest a request may take before it is answered 504; also the deadline of its gRPC call.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long connecting to a service may take before the request is answered 503.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -148,6 +147,13 @@ impl Gateway {
         services: Services,
         auth: Authenticator,
     ) -> Result<Self, GatewayError> {
+        if settings.sync_wait_secs >= settings.request_timeout_secs {
+            return Err(GatewayError::SyncWaitTooLong {
+                sync_wait_secs: settings.sync_wait_secs,
+                request_timeout_secs: settings.request_timeout_secs,
+            });
+        }
+        cors::check(&settings.cors_origins)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 registration: RegistrationClient::new(services.registration),
@@ -186,6 +192,11 @@ impl Gateway {
         self.shared.admin.clone()
     }
 
+    /// Longest a request may take; also the deadline of the gRPC calls it makes.
+    pub(crate) fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.shared.settings.request_timeout_secs)
+    }
+
     /// The REST API, at `/actors...` and `/v3/actors...`, with its middleware.
     pub fn router(&self) -> Router {
         let limit = self.shared.settings.max_body_bytes;
@@ -196,6 +207,9 @@ impl Gateway {
             .layer(
                 TraceLayer::new_for_http().make_span_with(abaco::trace_context::http_server_span),
             )
+            // Answers browsers' preflights before anything asks who is calling, and marks
+            // every answer with the origins allowed (abaco allowed any).
+            .layer(cors::layer(&self.shared.settings.cors_origins))
             // Writes the envelope of every answer made below it, refusals of layers included.
             .layer(middleware::map_response_with_state(
                 version,
@@ -206,7 +220,7 @@ impl Gateway {
             // Turns the timeout's error into a 504 answer; tower errors cannot reach axum.
             .layer(HandleErrorLayer::new(timeout_response))
             // Bounds the whole request, body reading included.
-            .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT))
+            .layer(tower::timeout::TimeoutLayer::new(self.request_timeout()))
             // Refuses a declared oversize body before any work is done.
             .layer(middleware::from_fn_with_state(
                 limit,
@@ -214,7 +228,9 @@ impl Gateway {
             ))
             // Bounds bodies without a Content-Length while handlers read them.
             .layer(DefaultBodyLimit::max(limit));
-        routes::table().with_state(self.clone()).layer(middleware)
+        let api = routes::table().with_state(self.clone()).layer(middleware);
+        // Paths are tidied before they are routed (a layer on the routes would run after).
+        Router::new().fallback_service(ServiceBuilder::new().map_request(paths::tidy).service(api))
     }
 }
 

@@ -168,7 +168,7 @@ async fn create_and_get_in_camel_case() {
     for uri in ["/actors/act1", "/v3/actors/act1"] {
         let actor = call(&router, get(uri)).await.result();
         assert_eq!(actor["memLimit"], "512m");
-        assert_eq!(actor["maxCpus"], 1.5);
+        assert_eq!(actor["maxCpus"], 1_500_000_000u64);
         assert_eq!(actor["lastUpdateTime"], Value::Null);
         assert!(actor.get("statusMessage").is_some());
     }

@@ -119,6 +119,12 @@ impl Api {
             .await
     }
 
+    /// PATCH a JSON body (ours: changes only the fields given).
+    pub async fn patch(&self, path: &str, body: &Value) -> reqwest::Result<Answer> {
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
     /// Any method with a JSON body (`None`: no body).
     pub async fn call(
         &self,

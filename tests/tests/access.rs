@@ -59,7 +59,7 @@ async fn every_caller_gets_the_status_its_role_allows_over_rest(platform: Platfo
         row(
             Method::PUT,
             format!("/actors/{a}"),
-            Some(json!({"description": "changed"})),
+            Some(json!({"image": "abaco/sample-echo", "description": "changed"})),
             [200, 403, 200, 403, 403, 404, 403, 401, 401],
         ),
         row(
@@ -283,7 +283,7 @@ async fn every_caller_gets_the_status_its_role_allows_over_grpc(platform: Platfo
                         actor_id: cast.actor.clone(),
                         body: b"over grpc".to_vec(),
                         content_type: "str".into(),
-                        environment: Default::default(),
+                        ..Default::default()
                     },
                 ))
                 .await,
@@ -303,7 +303,7 @@ async fn every_caller_gets_the_status_its_role_allows_over_grpc(platform: Platfo
                             description: Some("grpc".into()),
                             ..Default::default()
                         }),
-                        force: false,
+                        ..Default::default()
                     },
                 ))
                 .await,
@@ -354,7 +354,7 @@ async fn sharing_opens_an_actor_level_by_level(platform: Platform) {
         .ok();
     let sent = bob.post(&send, &json!({"x": 2})).await.unwrap();
     assert_eq!(sent.status, 200, "{}", sent.text);
-    bob.put(&format!("/actors/{a}"), &json!({"description": "bob"}))
+    bob.patch(&format!("/actors/{a}"), &json!({"description": "bob"}))
         .await
         .unwrap()
         .error(403, "UPDATE");
@@ -405,13 +405,13 @@ async fn sharing_opens_an_actor_level_by_level(platform: Platform) {
 
     // Restricted fields on update are for privileged users, even on one's own actor.
     alice
-        .put(&format!("/actors/{a}"), &json!({"maxWorkers": 5}))
+        .patch(&format!("/actors/{a}"), &json!({"maxWorkers": 5}))
         .await
         .unwrap()
         .error(403, "maxWorkers");
     // Writing back what is there already is no change.
     alice
-        .put(&format!("/actors/{a}"), &json!({"maxWorkers": 10}))
+        .patch(&format!("/actors/{a}"), &json!({"maxWorkers": 10}))
         .await
         .unwrap()
         .ok();

@@ -56,8 +56,9 @@ async fn register_read_update_delete(platform: Platform) {
             .any(|a| a["id"] == id)
     );
 
+    // PATCH (ours) changes the fields given and keeps the rest.
     let described = api
-        .put(
+        .patch(
             &format!("/actors/{id}"),
             &json!({"description": "prints things"}),
         )
@@ -70,6 +71,15 @@ async fn register_read_update_delete(platform: Platform) {
         "same image keeps the revision"
     );
     assert_eq!(described.ok()["name"], "echo", "unset fields are kept");
+    // PUT replaces the actor, as abaco's does: the image is required, and what it leaves out
+    // takes its default (the name stays).
+    api.put(
+        &format!("/actors/{id}"),
+        &json!({"description": "no image"}),
+    )
+    .await
+    .unwrap()
+    .error(400, "image is required");
     let reimaged = api
         .put(
             &format!("/actors/{id}"),
@@ -78,8 +88,11 @@ async fn register_read_update_delete(platform: Platform) {
         .await
         .unwrap();
     assert_eq!(reimaged.ok()["revision"], 2);
+    assert_eq!(reimaged.ok()["description"], "");
+    assert_eq!(reimaged.ok()["defaultEnvironment"], json!({}));
+    assert_eq!(reimaged.ok()["name"], "echo");
     let forced = api
-        .put(&format!("/actors/{id}"), &json!({"force": true}))
+        .patch(&format!("/actors/{id}"), &json!({"force": true}))
         .await
         .unwrap();
     assert_eq!(forced.ok()["revision"], 3);
@@ -174,7 +187,7 @@ async fn bad_input_is_refused_by_name_and_writes_nothing(platform: Platform) {
         .await
         .unwrap()
         .error(400, "maxWorkers");
-    api.put(
+    api.patch(
         &format!("/actors/{existing}"),
         &json!({"stateless": false, "maxWorkers": 2}),
     )
@@ -194,7 +207,7 @@ async fn envelope_on_unknown_routes_and_wrong_methods(platform: Platform) {
     let api = &platform.api;
     api.get("/no/such/route").await.unwrap().error(404, "");
     let wrong = api
-        .raw(Method::PATCH, "/actors", "application/json", b"{}".to_vec())
+        .raw(Method::PUT, "/actors", "application/json", b"{}".to_vec())
         .await
         .unwrap();
     wrong.error(405, "");

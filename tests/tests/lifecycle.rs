@@ -262,6 +262,16 @@ async fn platform_wide_listings_are_for_admins(platform: Platform) {
             .iter()
             .any(|a| a["id"] == actor.as_str())
     );
+    let workers = platform
+        .api_as("root")
+        .get("/actors/admin/workers")
+        .await
+        .unwrap();
+    assert!(
+        workers.ok()["summary"]["totalWorkers"].is_u64(),
+        "{}",
+        workers.text
+    );
     let utilization = platform
         .api_as("root")
         .get("/actors/utilization")

@@ -141,7 +141,7 @@ async fn nonces_open_one_actor_at_their_level_and_are_never_shown_to_readers(pla
         bearer.post(&path, &body).await.unwrap().error(403, "nonce");
     }
     bearer
-        .put(
+        .patch(
             &format!("/actors/{a}?x-nonce={update_id}"),
             &json!({"maxWorkers": 7}),
         )
@@ -149,7 +149,7 @@ async fn nonces_open_one_actor_at_their_level_and_are_never_shown_to_readers(pla
         .unwrap()
         .error(403, "maxWorkers");
     bearer
-        .put(
+        .patch(
             &format!("/actors/{a}?x-nonce={update_id}"),
             &json!({"description": "via nonce"}),
         )
@@ -296,7 +296,7 @@ async fn no_credential_reaches_a_run_a_log_or_a_record(platform: Platform) {
         .unwrap()
         .error(403, "image");
     cast.api(Who::Regular)
-        .put(&format!("/actors/{actor}"), &json!({"description": "fine"}))
+        .patch(&format!("/actors/{actor}"), &json!({"description": "fine"}))
         .await
         .unwrap()
         .ok();

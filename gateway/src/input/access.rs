@@ -5,20 +5,12 @@
 use abaco::pb::PermissionLevel;
 use serde_json::{Map, Value};
 
-use super::{InputError, canonical_fields, fail, parse_object, string};
+use super::{FormKind, InputError, canonical_fields, form_object, parse_object, string};
 
-/// A body as an object: JSON, or the fields of a form (values as strings); empty is `{}`.
+/// A body as an object: JSON, or the fields of a form (values as text); empty is `{}`.
 fn object(body: &[u8], form: bool) -> Result<Map<String, Value>, InputError> {
     if form {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-            .map_err(|e| InputError(format!("malformed form body: {e}")))?;
-        let mut object = Map::new();
-        for (name, value) in pairs {
-            if object.insert(name.clone(), Value::String(value)).is_some() {
-                return fail(format!("field \"{name}\" given twice"));
-            }
-        }
-        return Ok(object);
+        return form_object(body, &[], |_| FormKind::Text);
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());

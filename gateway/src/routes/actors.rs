@@ -6,6 +6,7 @@ use axum::extract::{
     rejection::{BytesRejection, PathRejection},
 };
 use bytes::Bytes;
+use http::HeaderMap;
 use serde_json::Value;
 
 use super::view;
@@ -38,9 +39,10 @@ pub(super) async fn list(State(gw): State<Gateway>, caller: Caller) -> Result<Re
 pub(super) async fn create(
     State(gw): State<Gateway>,
     caller: Caller,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let input = input::actor(&body?, ActorMode::Create)?;
+    let input = input::actor(&body?, ActorMode::Create, input::is_form(&headers))?;
     let actor = gw
         .registration()
         .create_actor(caller.request(pb::CreateActorRequest {
@@ -72,26 +74,52 @@ pub(super) async fn get(
     ))
 }
 
-pub(super) async fn update(
+/// `PUT /actors/{id}`: replaces the actor, as abaco's PUT does (the image is required, and
+/// fields left out take their defaults).
+pub(super) async fn replace(
     State(gw): State<Gateway>,
     caller: Caller,
     path: ActorPath,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Reply, ApiError> {
+    update(&gw, &caller, path, &headers, &body?, true).await
+}
+
+/// `PATCH /actors/{id}`: changes only the fields given (ours; abaco has no PATCH).
+pub(super) async fn patch(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    path: ActorPath,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    update(&gw, &caller, path, &headers, &body?, false).await
+}
+
+async fn update(
+    gw: &Gateway,
+    caller: &Caller,
+    path: ActorPath,
+    headers: &HeaderMap,
+    body: &[u8],
+    replace: bool,
+) -> Result<Reply, ApiError> {
     let Path(actor_id) = path?;
-    let input = input::actor(&body?, ActorMode::Update)?;
+    let input = input::actor(body, ActorMode::Update, input::is_form(headers))?;
     let actor = gw
         .registration()
         .update_actor(caller.request(pb::UpdateActorRequest {
             actor_id,
             spec: Some(input.spec),
             force: input.force,
+            replace,
         })?)
         .await?
         .into_inner();
     Ok(Reply::ok(
         "Actor updated successfully.",
-        view(&gw, &caller).actor(&actor),
+        view(gw, caller).actor(&actor),
     ))
 }
 
@@ -125,6 +153,7 @@ pub(super) async fn set_state(
     State(gw): State<Gateway>,
     caller: Caller,
     path: ActorPath,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Reply, ApiError> {
     let Path(actor_id) = path?;
@@ -132,7 +161,18 @@ pub(super) async fn set_state(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("state must be a JSON value"));
     }
-    let state = input::parse_json(&body)?;
+    let state = if input::is_form(&headers) {
+        // abaco's clients post `state=<value>` as a form; the value is kept as text.
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+            .map_err(|e| ApiError::bad_request(format!("malformed form body: {e}")))?;
+        let value = fields
+            .into_iter()
+            .find_map(|(name, value)| (name == "state").then_some(value))
+            .ok_or_else(|| ApiError::bad_request("form field \"state\" is required"))?;
+        Value::String(value)
+    } else {
+        input::parse_json(&body)?
+    };
     let state = gw
         .registration()
         .set_state(caller.request(pb::SetStateRequest {

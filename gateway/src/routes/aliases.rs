@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::{sharing, view};
+use super::view;
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
 
 type Body = Result<Bytes, BytesRejection>;
@@ -34,7 +34,7 @@ pub(super) async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Reply, ApiError> {
-    let input = input::alias(&body?, sharing::is_form(&headers))?;
+    let input = input::alias(&body?, input::is_form(&headers))?;
     let alias = input
         .alias
         .ok_or_else(|| ApiError::bad_request("field \"alias\" is required"))?;
@@ -77,7 +77,7 @@ pub(super) async fn update(
     body: Body,
 ) -> Result<Reply, ApiError> {
     let Path(alias) = path?;
-    let input = input::alias(&body?, sharing::is_form(&headers))?;
+    let input = input::alias(&body?, input::is_form(&headers))?;
     if input.alias.as_ref().is_some_and(|named| *named != alias) {
         return Err(ApiError::bad_request(
             "the alias itself cannot be changed by a PUT; delete it and create the new one",

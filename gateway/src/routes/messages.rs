@@ -75,6 +75,7 @@ pub(super) async fn send(
             body: body.into(),
             content_type: content_type.to_owned(),
             environment,
+            refuse_if_deeper_than: synchronous.then_some(gw.settings().sync_max_queue),
         })?)
         .await?
         .into_inner();
@@ -83,9 +84,6 @@ pub(super) async fn send(
     }
     Ok(Reply::ok("The request was successful", view(&gw, &caller).sent(&sent)).into_response())
 }
-
-/// How long a synchronous message waits for its run: within the gateway's request timeout.
-const SYNC_WAIT: Duration = Duration::from_secs(25);
 
 /// How often a synchronous message looks at its execution.
 const SYNC_POLL: Duration = Duration::from_millis(50);
@@ -127,7 +125,8 @@ async fn synchronous_answer(
     } else {
         caller.identity.clone()
     };
-    let deadline = tokio::time::Instant::now() + SYNC_WAIT;
+    let wait = Duration::from_secs(gw.settings().sync_wait_secs);
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         let execution = gw
             .registration()
@@ -143,7 +142,7 @@ async fn synchronous_answer(
                 format!(
                     "execution {} did not finish within {} s; it goes on, see /actors/{}/executions/{}",
                     sent.execution_id,
-                    SYNC_WAIT.as_secs(),
+                    wait.as_secs(),
                     sent.actor_id,
                     sent.execution_id
                 ),

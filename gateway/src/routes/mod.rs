@@ -67,7 +67,10 @@ fn actor_routes() -> Router<Gateway> {
         .route("/actors/admin/executions", get(admin::all_executions))
         .route(
             "/actors/{actor_id}",
-            get(actors::get).put(actors::update).delete(actors::delete),
+            get(actors::get)
+                .put(actors::replace)
+                .patch(actors::patch)
+                .delete(actors::delete),
         )
         .route(
             "/actors/{actor_id}/messages",

@@ -47,7 +47,7 @@ pub(super) async fn create<const ALIAS: bool>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Reply, ApiError> {
     let Path(name) = path?;
-    let input = input::nonce(&body?, sharing::is_form(&headers))?;
+    let input = input::nonce(&body?, input::is_form(&headers))?;
     let nonce = gw
         .access()
         .create_nonce(caller.request(pb::CreateNonceRequest {

@@ -39,7 +39,7 @@ pub(super) async fn set<const ALIAS: bool>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Reply, ApiError> {
     let Path(name) = path?;
-    let input = input::permission(&body?, sharing::is_form(&headers))?;
+    let input = input::permission(&body?, input::is_form(&headers))?;
     let permissions = gw
         .access()
         .set_permission(caller.request(pb::SetPermissionRequest {

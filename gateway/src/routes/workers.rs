@@ -34,10 +34,11 @@ pub(super) async fn ensure(
     State(gw): State<Gateway>,
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
+    headers: http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Reply, ApiError> {
     let Path(actor_id) = path?;
-    let num = input::worker_count(&body?)?;
+    let num = input::worker_count(&body?, input::is_form(&headers))?;
     let workers = gw
         .admin()
         .ensure_workers(caller.request(pb::EnsureWorkersRequest { actor_id, num })?)

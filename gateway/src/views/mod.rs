@@ -4,7 +4,7 @@
 
 mod access;
 
-use abaco::{pb, settings::Case, status};
+use abaco::{limits::NO_LIMIT, pb, settings::Case, status};
 use serde_json::{Map, Value};
 
 use crate::identity::Caller;
@@ -55,6 +55,11 @@ pub(crate) fn key(camel: &str, case: Case) -> String {
     }
 }
 
+/// Docker's final state of a run, as the object it is; null before the run ends.
+fn final_state(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
 /// An empty time means "not yet": null, not "".
 fn time(text: &str) -> Value {
     if text.is_empty() {
@@ -64,10 +69,13 @@ fn time(text: &str) -> Value {
     }
 }
 
-/// A memory limit in bytes as a Docker-style size ("512m"), the largest exact unit.
+/// A memory limit in bytes as a Docker-style size ("512m"), the largest exact unit; null for
+/// the platform default, -1 for no limit.
 pub(crate) fn mem_limit(bytes: u64) -> Value {
-    if bytes == 0 {
-        return Value::Null;
+    match bytes {
+        0 => return Value::Null,
+        NO_LIMIT => return Value::from(-1),
+        _ => {}
     }
     let (shift, unit) = [(40, "t"), (30, "g"), (20, "m"), (10, "k"), (0, "b")]
         .into_iter()
@@ -76,12 +84,13 @@ pub(crate) fn mem_limit(bytes: u64) -> Value {
     Value::String(format!("{}{unit}", bytes >> shift))
 }
 
-/// Nanocpus as a number of CPUs; null for the platform default.
-fn cpus(nanos: u64) -> Value {
-    if nanos == 0 {
-        return Value::Null;
+/// abaco's `maxCpus`: nanoCPUs; null for the platform default, -1 for no limit.
+fn nano_cpus(nanos: u64) -> Value {
+    match nanos {
+        0 => Value::Null,
+        NO_LIMIT => Value::from(-1),
+        nanos => Value::from(nanos),
     }
-    serde_json::Number::from_f64(nanos as f64 / 1e9).map_or(Value::Null, Value::Number)
 }
 
 /// Links are an object of plain lowercase names, the same in both cases.
@@ -141,7 +150,16 @@ impl View {
             .put("maxWorkers", a.max_workers)
             .put("minWorkers", a.min_workers)
             .put("memLimit", mem_limit(a.mem_limit))
-            .put("maxCpus", cpus(a.max_cpus))
+            .put("maxCpus", nano_cpus(a.max_cpus))
+            .put(
+                "type",
+                if a.r#type.is_empty() {
+                    "none"
+                } else {
+                    a.r#type.as_str()
+                },
+            )
+            .put("mounts", self.mounts(&a.mounts))
             .put("maxRunTime", a.max_run_time)
             .put("hints", a.hints.clone())
             .put("link", a.link.as_str())
@@ -181,7 +199,7 @@ impl View {
             .put("cpu", e.cpu)
             .put("io", e.io)
             .put("exitCode", e.exit_code.map_or(Value::Null, Value::from))
-            .put("finalState", e.final_state.as_str())
+            .put("finalState", final_state(&e.final_state))
             .put("statusMessage", e.status_message.as_str())
             .put(
                 "_links",
@@ -237,6 +255,7 @@ impl View {
             .put("actorId", w.actor_id.as_str())
             .put("status", status::worker(w.status()))
             .put("image", w.image.as_str())
+            .put("tenant", w.tenant.as_str())
             .put("hostId", w.host_id.as_str())
             .put("createTime", time(&w.create_time))
             .put("lastExecutionTime", time(&w.last_execution_time))
@@ -244,6 +263,22 @@ impl View {
             .put("revision", w.revision)
             .put("statusMessage", w.status_message.as_str())
             .done()
+    }
+
+    /// Administrators' mounts, as abaco shows them.
+    fn mounts(&self, mounts: &[pb::Mount]) -> Value {
+        Value::Array(
+            mounts
+                .iter()
+                .map(|m| {
+                    self.obj()
+                        .put("hostPath", m.host_path.as_str())
+                        .put("containerPath", m.container_path.as_str())
+                        .put("mode", m.mode.as_str())
+                        .done()
+                })
+                .collect(),
+        )
     }
 
     /// A list of workers.
@@ -289,8 +324,13 @@ impl View {
     }
 
     /// Platform-wide figures.
+    /// Tenant-wide figures: abaco's keys (`currentActors`, `totalActors`, `workers`,
+    /// `commandQueue`; there is no command queue here, so 0) and ours.
     pub(crate) fn utilization(&self, u: &pb::Utilization) -> Value {
         self.obj()
+            .put("currentActors", u.actors)
+            .put("totalActors", u.actors)
+            .put("commandQueue", 0)
             .put("actors", u.actors)
             .put("workers", u.workers)
             .put("busyWorkers", u.busy_workers)
@@ -351,7 +391,8 @@ mod tests {
         let v = view(Case::Camel).actor(&actor());
         assert_eq!(v["status"], "READY");
         assert_eq!(v["memLimit"], "512m");
-        assert_eq!(v["maxCpus"], 1.5);
+        assert_eq!(v["maxCpus"], 1_500_000_000u64);
+        assert_eq!(v["type"], "none");
         assert_eq!(v["lastUpdateTime"], Value::Null);
         assert_eq!(v["createTime"], "2024-01-01T00:00:00Z");
         assert_eq!(

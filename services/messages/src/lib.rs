@@ -124,6 +124,18 @@ impl MessagesService {
             )));
         }
         let (actor_id, executor) = self.authorize_send(&request.actor_id, caller).await?;
+        if let Some(most) = request.refuse_if_deeper_than {
+            let depth = self
+                .mailboxes
+                .depth(&actor_id)
+                .await
+                .map_err(mailbox_error)?;
+            if depth > most {
+                return Err(AbacoError::Conflict(format!(
+                    "{depth} messages wait in the mailbox of actor {actor_id}: a synchronous message is taken only while at most {most} do"
+                )));
+            }
+        }
         let received = time::now();
         let execution = pb::Execution {
             id: ids::new_id(),

@@ -11,7 +11,7 @@ use abaco::{
 use bytes::Bytes;
 
 use crate::{
-    RegistrationService,
+    RegistrationService, rules,
     spec::{self, Owner},
 };
 
@@ -33,10 +33,12 @@ impl RegistrationService {
         let now = time::now();
         let mut spec = spec;
         self.resolve_link(&mut spec, caller).await?;
+        rules::check_unsupported(&spec)?;
         let actor = spec::new_actor(&spec, &owner, &self.limits, &now);
-        let mut baseline = spec::new_actor(&spec::unrestricted(&spec), &owner, &self.limits, &now);
+        let mut baseline = spec::new_actor(&rules::unrestricted(&spec), &owner, &self.limits, &now);
         baseline.id.clone_from(&actor.id);
-        spec::check_restricted(&baseline, &actor, caller)?;
+        rules::check_restricted(&baseline, &actor, caller)?;
+        rules::check_admin_fields(&baseline, &actor, caller)?;
         spec::validate(&actor, &self.limits)?;
         self.check_link(&actor).await?;
         // The mailbox first: an actor record must never exist without somewhere to queue.
@@ -72,11 +74,13 @@ impl RegistrationService {
             .await?;
         let caller = &granted.caller;
         let mut spec = request.spec.unwrap_or_default();
+        rules::check_unsupported(&spec)?;
         self.resolve_link(&mut spec, caller).await?;
-        let mut preview = granted.actor.clone();
-        spec::merge(&mut preview, &spec);
-        spec::check_trusted_code(&granted.actor, &preview, caller)?;
-        spec::validate(&preview, &self.limits)?;
+        let how = spec::Update {
+            replace: request.replace,
+            force: request.force,
+        };
+        let preview = spec::updated(&granted.actor, &spec, how, caller, &self.limits)?;
         self.check_link(&preview).await?;
         let limits = self.limits.clone();
         let updated = self
@@ -85,17 +89,7 @@ impl RegistrationService {
                 if actor.status() == pb::ActorStatus::ShuttingDown {
                     return Err(AbacoError::Conflict("actor is being deleted".into()));
                 }
-                let mut baseline = actor.clone();
-                spec::merge(&mut baseline, &spec::unrestricted(&spec));
-                let current = actor.clone();
-                let image_changed = spec::merge(actor, &spec);
-                spec::check_restricted(&baseline, actor, caller)?;
-                spec::check_trusted_code(&current, actor, caller)?;
-                spec::validate(actor, &limits)?;
-                if image_changed || request.force {
-                    actor.revision += 1;
-                }
-                actor.last_update_time = time::now();
+                *actor = spec::updated(actor, &spec, how, caller, &limits)?;
                 Ok(true)
             })
             .await?;

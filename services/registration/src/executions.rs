@@ -25,10 +25,14 @@ impl RegistrationService {
             .actor(caller, identifier, PermissionLevel::Read)
             .await?
             .actor;
-        let executions: Vec<pb::Execution> = self
+        let mut executions: Vec<pb::Execution> = self
             .records()
             .list(Table::Executions, &format!("{}/", actor.id))
             .await?;
+        // In the order they were accepted, as abaco lists them (keys are random ids).
+        executions.sort_by(|a, b| {
+            (&a.message_received_time, &a.id).cmp(&(&b.message_received_time, &b.id))
+        });
         let mut summary = pb::ExecutionSummary {
             actor_id: actor.id,
             owner: actor.owner,

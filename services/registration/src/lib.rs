@@ -7,6 +7,7 @@ mod access;
 mod actors;
 mod executions;
 mod image_ref;
+pub mod rules;
 mod service;
 pub mod spec;
 

@@ -1,9 +1,9 @@
 //! From a caller's [`ActorSpec`] to an [`Actor`] record: defaults on create, merge on update,
 //! and the checks a record must pass before it is stored. Every refusal names the field.
 
-use abaco::{AbacoError, Result, identity::Caller, ids, pb};
+use abaco::{AbacoError, Result, identity::Caller, ids, limits::NO_LIMIT, pb};
 
-use crate::image_ref;
+use crate::{image_ref, rules};
 
 /// Limits that registration enforces.
 #[derive(Debug, Clone)]
@@ -64,7 +64,41 @@ pub fn merge(actor: &mut pb::Actor, spec: &pb::ActorSpec) -> bool {
     if spec.has_hints || !spec.hints.is_empty() {
         actor.hints = spec.hints.clone();
     }
+    if let Some(kind) = &spec.r#type {
+        actor.r#type.clone_from(kind);
+    }
+    if spec.has_mounts || !spec.mounts.is_empty() {
+        actor.mounts = spec.mounts.clone();
+    }
     actor.image != old_image
+}
+
+/// The actor as a replacing update (abaco's PUT) leaves it: what a registration of `spec`
+/// would make, keeping what a PUT cannot change (id, owner, tenant, creation, revision,
+/// status) and, when the spec leaves them out, the name and the cron schedule. Whether the
+/// image changed.
+pub fn replace(actor: &mut pb::Actor, spec: &pb::ActorSpec, limits: &Limits) -> bool {
+    let owner = Owner {
+        tenant: &actor.tenant,
+        user: &actor.owner,
+    };
+    let mut fresh = new_actor(spec, &owner, limits, &actor.create_time);
+    fresh.id.clone_from(&actor.id);
+    fresh.revision = actor.revision;
+    fresh.status = actor.status;
+    fresh.status_message.clone_from(&actor.status_message);
+    if spec.name.is_none() {
+        fresh.name.clone_from(&actor.name);
+    }
+    if spec.cron_schedule.is_none() {
+        fresh.cron_schedule.clone_from(&actor.cron_schedule);
+    }
+    if spec.cron_on.is_none() {
+        fresh.cron_on = actor.cron_on;
+    }
+    let image_changed = fresh.image != actor.image;
+    *actor = fresh;
+    image_changed
 }
 
 /// A new actor record from a spec, before validation.
@@ -96,6 +130,53 @@ pub fn new_actor(spec: &pb::ActorSpec, owner: &Owner<'_>, limits: &Limits, now: 
     actor
 }
 
+/// How an update applies its spec.
+#[derive(Debug, Clone, Copy)]
+pub struct Update {
+    /// Replace the actor (abaco's PUT): unset fields take their defaults.
+    pub replace: bool,
+    /// Replace the workers even when nothing that runs changed.
+    pub force: bool,
+}
+
+/// The actor `current` becomes by `spec`, checked: the restricted and administrators' fields,
+/// the code of actors that carry their owner's powers, and every value. A new image,
+/// `force`, or a change between stateless and stateful bumps the revision, which replaces
+/// the workers.
+pub fn updated(
+    current: &pb::Actor,
+    spec: &pb::ActorSpec,
+    how: Update,
+    caller: &Caller,
+    limits: &Limits,
+) -> Result<pb::Actor> {
+    let apply = |actor: &mut pb::Actor, spec: &pb::ActorSpec| {
+        if how.replace {
+            replace(actor, spec, limits)
+        } else {
+            merge(actor, spec)
+        }
+    };
+    let mut baseline = current.clone();
+    apply(&mut baseline, &rules::unrestricted(spec));
+    let mut next = current.clone();
+    let image_changed = apply(&mut next, spec);
+    rules::check_restricted(&baseline, &next, caller)?;
+    rules::check_admin_fields(&baseline, &next, caller)?;
+    rules::check_trusted_code(current, &next, caller)?;
+    if how.replace && spec.image.is_none() {
+        return Err(AbacoError::invalid(
+            "image is required: PUT replaces the actor (PATCH changes only the fields given)",
+        ));
+    }
+    validate(&next, limits)?;
+    if image_changed || how.force || next.stateless != current.stateless {
+        next.revision += 1;
+    }
+    next.last_update_time = abaco::time::now();
+    Ok(next)
+}
+
 /// Who a new actor belongs to.
 #[derive(Debug, Clone, Copy)]
 pub struct Owner<'a> {
@@ -103,89 +184,6 @@ pub struct Owner<'a> {
     pub tenant: &'a str,
     /// The user who owns it.
     pub user: &'a str,
-}
-
-/// Whether two records differ in one field.
-type Differs = fn(&pb::Actor, &pb::Actor) -> bool;
-
-/// Fields only admins and privileged users may set, as abaco has them: (camelCase name, how
-/// it differs between two records).
-const RESTRICTED: &[(&str, Differs)] = &[
-    ("privileged", |a, b| a.privileged != b.privileged),
-    ("maxWorkers", |a, b| a.max_workers != b.max_workers),
-    ("maxCpus", |a, b| a.max_cpus != b.max_cpus),
-    ("memLimit", |a, b| a.mem_limit != b.mem_limit),
-    ("queue", |a, b| a.queue != b.queue),
-    ("useContainerUid", |a, b| {
-        a.use_container_uid != b.use_container_uid
-    }),
-];
-
-/// A spec without the restricted fields: what a regular user's request would make.
-pub fn unrestricted(spec: &pb::ActorSpec) -> pb::ActorSpec {
-    pb::ActorSpec {
-        privileged: None,
-        max_workers: None,
-        max_cpus: None,
-        mem_limit: None,
-        queue: None,
-        use_container_uid: None,
-        ..spec.clone()
-    }
-}
-
-/// Refuses a caller who is neither admin nor privileged when `proposed` differs from
-/// `baseline` (the record the same request would make without the restricted fields) in a
-/// restricted field; names the field. Setting a field to the value it would have anyway is
-/// allowed, so an actor read and written back unchanged is never refused.
-pub fn check_restricted(baseline: &pb::Actor, proposed: &pb::Actor, caller: &Caller) -> Result<()> {
-    if caller.is_privileged() {
-        return Ok(());
-    }
-    match RESTRICTED
-        .iter()
-        .find(|(_, differs)| differs(baseline, proposed))
-    {
-        Some((field, _)) => Err(AbacoError::Forbidden(format!(
-            "only admins and privileged users may set {field}"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// Refuses anyone but the owner or an administrator (and any call made with a nonce)
-/// changing what runs, or as whom, for an actor whose runs carry the owner's powers: one with
-/// `token: true` (its runs get a token of the owner) or `privileged` (its runs hold the host).
-/// Otherwise anyone the owner shared UPDATE with could swap in code that borrows them.
-pub fn check_trusted_code(
-    current: &pb::Actor,
-    proposed: &pb::Actor,
-    caller: &Caller,
-) -> Result<()> {
-    let trusted = current.token || current.privileged || proposed.token || proposed.privileged;
-    let owner_or_admin = !caller.via_nonce() && (caller.user == current.owner || caller.is_admin());
-    if !trusted || owner_or_admin {
-        return Ok(());
-    }
-    let changed = [
-        ("image", current.image != proposed.image),
-        ("token", current.token != proposed.token),
-        (
-            "defaultEnvironment",
-            current.default_environment != proposed.default_environment,
-        ),
-        (
-            "useContainerUid",
-            current.use_container_uid != proposed.use_container_uid,
-        ),
-        ("privileged", current.privileged != proposed.privileged),
-    ];
-    match changed.iter().find(|(_, differs)| *differs) {
-        Some((field, _)) => Err(AbacoError::Forbidden(format!(
-            "only the owner or an administrator may change {field} of an actor whose runs carry the owner's token or privileges"
-        ))),
-        None => Ok(()),
-    }
 }
 
 /// Checks a record about to be stored.
@@ -227,14 +225,30 @@ pub fn validate(actor: &pb::Actor, limits: &Limits) -> Result<()> {
             limits.max_log_ex
         ));
     }
-    if actor.mem_limit != 0 && actor.mem_limit < limits.min_mem_limit {
+    if actor.mem_limit != 0 && actor.mem_limit != NO_LIMIT && actor.mem_limit < limits.min_mem_limit
+    {
         return invalid(format!(
             "memLimit must be at least {} bytes",
             limits.min_mem_limit
         ));
     }
-    if actor.max_cpus > 1024 * 1_000_000_000 {
-        return invalid("maxCpus must be at most 1024".into());
+    if actor.max_cpus != NO_LIMIT && actor.max_cpus > 1024 * 1_000_000_000 {
+        return invalid("maxCpus must be at most 1024000000000 nanoCPUs (1024 CPUs)".into());
+    }
+    if !["", "none", "function"].contains(&actor.r#type.as_str()) {
+        return invalid(format!(
+            "type must be none or function, not {:?}",
+            actor.r#type
+        ));
+    }
+    for mount in &actor.mounts {
+        let absolute = mount.host_path.starts_with('/') && mount.container_path.starts_with('/');
+        let plain = !mount.host_path.contains(':') && !mount.container_path.contains(':');
+        if !absolute || !plain || !["ro", "rw"].contains(&mount.mode.as_str()) {
+            return invalid(
+                "mounts must be {hostPath, containerPath, mode} with absolute paths (no ':') and mode ro or rw".into(),
+            );
+        }
     }
     for key in actor.default_environment.keys() {
         if !abaco::names::is_env_name(key) {
@@ -357,75 +371,6 @@ mod tests {
                 "{error} should name {field}"
             );
         }
-    }
-
-    #[test]
-    fn restricted_fields_are_for_admins_and_privileged_users() {
-        use abaco::identity::Role;
-        let regular = Caller::user("default", "alice", Role::Regular);
-        let privileged = Caller::user("default", "alice", Role::Privileged);
-        for spec in [
-            pb::ActorSpec {
-                privileged: Some(true),
-                ..spec("a")
-            },
-            pb::ActorSpec {
-                max_workers: Some(3),
-                ..spec("a")
-            },
-            pb::ActorSpec {
-                mem_limit: Some(1 << 30),
-                ..spec("a")
-            },
-            pb::ActorSpec {
-                queue: Some("gpu".into()),
-                ..spec("a")
-            },
-        ] {
-            let proposed = built(&spec);
-            let mut baseline = built(&unrestricted(&spec));
-            baseline.id.clone_from(&proposed.id);
-            let refused = check_restricted(&baseline, &proposed, &regular).unwrap_err();
-            assert!(matches!(refused, AbacoError::Forbidden(_)), "{refused}");
-            assert!(check_restricted(&baseline, &proposed, &privileged).is_ok());
-        }
-        // The default value, written out, is no change.
-        let same = pb::ActorSpec {
-            max_workers: Some(10),
-            ..spec("a")
-        };
-        assert!(check_restricted(&built(&unrestricted(&same)), &built(&same), &regular).is_ok());
-    }
-
-    #[test]
-    fn only_owners_and_admins_change_the_code_of_actors_that_carry_their_powers() {
-        use abaco::identity::Role;
-        let mut current = built(&spec("a"));
-        current.token = true;
-        let mut swapped = current.clone();
-        swapped.image = "mallory/steal".into();
-        let shared = Caller::user("default", "bob", Role::Regular);
-        let owner = Caller::user("default", "alice", Role::Regular);
-        let admin = Caller::user("default", "root", Role::Admin);
-        let mut owners_nonce = owner.clone();
-        owners_nonce.nonce = Some("default_n".into());
-        for refused in [&shared, &owners_nonce] {
-            let error = check_trusted_code(&current, &swapped, refused).unwrap_err();
-            assert!(error.to_string().contains("image"), "{error}");
-        }
-        assert!(check_trusted_code(&current, &swapped, &owner).is_ok());
-        assert!(check_trusted_code(&current, &swapped, &admin).is_ok());
-        // Turning the token on is the same change; other fields are anyone's with UPDATE.
-        let plain = built(&spec("a"));
-        let mut asks = plain.clone();
-        asks.token = true;
-        assert!(check_trusted_code(&plain, &asks, &shared).is_err());
-        let mut described = current.clone();
-        described.description = "d".into();
-        assert!(check_trusted_code(&current, &described, &shared).is_ok());
-        let mut new_image = plain.clone();
-        new_image.image = "bob/other".into();
-        assert!(check_trusted_code(&plain, &new_image, &shared).is_ok());
     }
 
     #[test]

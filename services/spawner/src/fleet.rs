@@ -150,6 +150,7 @@ impl SpawnerFleet {
             spawner_id: spawner.id.clone(),
             host_id: spawner.host_id.clone(),
             create_time: time::now(),
+            tenant: actor.tenant.clone(),
             ..Default::default()
         };
         let key = child_key(&actor.id, &worker.id);

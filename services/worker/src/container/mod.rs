@@ -118,6 +118,8 @@ pub struct RunOutcome {
     pub ended_by: EndedBy,
     /// The kernel killed it for going over its memory limit.
     pub oom_killed: bool,
+    /// Docker's final `State` of the container, as JSON text (abaco's `finalState`).
+    pub final_state: String,
 }
 
 /// Why a run could not be carried out.
@@ -274,6 +276,7 @@ impl DockerRunner {
         let state = self.docker.inspect_container(id, None).await?.state;
         let exit_code = state.as_ref().and_then(|s| s.exit_code);
         let oom_killed = state.as_ref().and_then(|s| s.oom_killed).unwrap_or(false);
+        let final_state = state.as_ref().map(final_state).unwrap_or_default();
         let docker_time = |text: Option<&String>| text.and_then(|t| parse_docker_time(t));
         let start_time =
             docker_time(state.as_ref().and_then(|s| s.started_at.as_ref())).unwrap_or(local_start);
@@ -308,6 +311,7 @@ impl DockerRunner {
             results: collected.datagrams,
             ended_by,
             oom_killed,
+            final_state,
         })
     }
 
@@ -424,6 +428,30 @@ async fn sample_stats(docker: Docker, id: String, usage: watch::Sender<Usage>) {
             record(&sample);
         }
         tokio::time::sleep(STATS_RETRY).await;
+    }
+}
+
+/// The parts of Docker's `State` abaco shows as `finalState`, with Docker's names.
+fn final_state(state: &bollard::models::ContainerState) -> String {
+    const SHOWN: [&str; 11] = [
+        "Status",
+        "Running",
+        "Paused",
+        "Restarting",
+        "OOMKilled",
+        "Dead",
+        "Pid",
+        "ExitCode",
+        "Error",
+        "StartedAt",
+        "FinishedAt",
+    ];
+    match serde_json::to_value(state) {
+        Ok(serde_json::Value::Object(mut all)) => {
+            all.retain(|key, _| SHOWN.contains(&key.as_str()));
+            serde_json::Value::Object(all).to_string()
+        }
+        _ => String::new(),
     }
 }
 

@@ -391,6 +391,7 @@ async fn record(
                 record.runtime = run.runtime_ms;
                 record.exit_code = run.exit_code;
                 record.container_id = run.container_id.clone();
+                record.final_state.clone_from(&run.final_state);
                 record.status_message = format!(
                     "ran out of memory: the kernel killed the run at its memory limit{}",
                     mem_limit(ctx, actor)
@@ -407,6 +408,7 @@ async fn record(
                 record.io = run.io_bytes;
                 record.exit_code = run.exit_code;
                 record.container_id = run.container_id.clone();
+                record.final_state.clone_from(&run.final_state);
                 record.status_message = match run.ended_by {
                     EndedBy::Exited => String::new(),
                     EndedBy::ForceQuit => "force-quit on request".into(),

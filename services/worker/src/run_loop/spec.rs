@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use abaco::{pb, store::Table};
+use abaco::{limits, pb, store::Table};
 use bytes::Bytes;
 
 use super::{RunContext, WorkerContext, env};
@@ -57,7 +57,7 @@ pub(super) async fn run_spec(
             (LABEL_EXECUTION.to_string(), message.execution_id.clone()),
         ]),
         mem_limit: mem_limit(ctx, actor),
-        nano_cpus: nonzero(actor.max_cpus).or(ctx.settings.default_nano_cpus),
+        nano_cpus: limits::effective(actor.max_cpus, ctx.settings.default_nano_cpus),
         binary_input: env::is_binary(message).then(|| Bytes::from(message.body.clone())),
         max_run_time: nonzero(u64::from(actor.max_run_time))
             .map(Duration::from_secs)
@@ -70,18 +70,25 @@ pub(super) async fn run_spec(
         } else {
             ctx.settings.run_user.clone()
         },
+        // The tenant's mounts, then the actor's own (both set by administrators only).
         mounts: ctx
             .settings
             .mounts
-            .binds(tenant_of(ctx, actor), &actor.owner),
+            .binds(tenant_of(ctx, actor), &actor.owner)
+            .into_iter()
+            .chain(actor.mounts.iter().map(|mount| {
+                format!(
+                    "{}:{}:{}",
+                    mount.host_path, mount.container_path, mount.mode
+                )
+            }))
+            .collect(),
     }
 }
 
 /// The memory limit of the actor's runs: its own, else the platform's.
 pub(super) fn mem_limit(ctx: &WorkerContext, actor: &pb::Actor) -> Option<u64> {
-    Some(actor.mem_limit)
-        .filter(|limit| *limit > 0)
-        .or(ctx.settings.default_mem_limit)
+    limits::effective(actor.mem_limit, ctx.settings.default_mem_limit)
 }
 
 /// The tenant of an actor (records from before tenants belong to the default one).
