@@ -235,6 +235,18 @@ pub struct Settings {
     pub image_pull: ImagePull,
     /// Longest a pull may take before the actor is marked ERROR.
     pub image_pull_timeout_secs: u64,
+    /// Most POSTs of one event to a webhook, the first included.
+    pub webhook_attempts: u32,
+    /// Longest one webhook POST may take.
+    pub webhook_timeout_secs: u64,
+    /// Key of the `X-Abaco-Signature` HMAC on webhook POSTs; unsigned without one.
+    pub webhook_secret: Option<Secret>,
+    /// First pause before an event delivery is tried again (it doubles each time).
+    pub event_retry_min_ms: u64,
+    /// Longest pause between two tries of an event delivery.
+    pub event_retry_max_secs: u64,
+    /// Events one deliverer delivers at once.
+    pub event_deliveries: u16,
 }
 
 impl Default for Settings {
@@ -298,6 +310,12 @@ impl Default for Settings {
             registry_auth_file: None,
             image_pull: ImagePull::NewRevision,
             image_pull_timeout_secs: 600,
+            webhook_attempts: 5,
+            webhook_timeout_secs: 10,
+            webhook_secret: None,
+            event_retry_min_ms: 1000,
+            event_retry_max_secs: 60,
+            event_deliveries: 16,
         }
     }
 }

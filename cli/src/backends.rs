@@ -10,7 +10,9 @@ use abaco::{
 };
 use abaco_admin::AdminService;
 use abaco_auth::{Access, AccessTokenMinter, RolePolicy, Throttle, access_secret};
+use abaco_events::{Deliverer, DeliverySettings, Emitter};
 use abaco_health::{HealthChecker, HealthSettings};
+use abaco_intake::Intake;
 use abaco_messages::MessagesService;
 use abaco_registration::{AccessService, Limits, RegistrationService};
 use abaco_spawner::SpawnerFleet;
@@ -30,6 +32,8 @@ pub struct Backends {
     pub instance: String,
     /// Who may do what, over the records.
     pub access: Access,
+    /// Where events are emitted.
+    pub events: Emitter,
 }
 
 impl Backends {
@@ -46,12 +50,17 @@ impl Backends {
             .instance_id()
             .await
             .context("reading the platform's instance id")?;
+        let events = Emitter::new(
+            mailboxes.clone(),
+            settings.default_tenant.to_ascii_lowercase(),
+        );
         Ok(Self {
             instance,
-            fleet: Arc::new(SpawnerFleet::new(
-                records.clone(),
-                settings.internal_token.clone(),
-            )),
+            fleet: Arc::new(
+                SpawnerFleet::new(records.clone(), settings.internal_token.clone())
+                    .with_events(events.clone()),
+            ),
+            events,
             access: Access::new(
                 records.clone(),
                 RolePolicy::from_settings(settings),
@@ -151,6 +160,29 @@ impl Backends {
                 ..HealthSettings::default()
             },
         )
+        .with_events(self.events.clone())
+    }
+
+    /// The deliverer of events from the outbox to links and webhooks.
+    pub fn deliverer(&self, settings: &Settings) -> anyhow::Result<Deliverer> {
+        let intake = Intake::new(
+            self.records.clone(),
+            self.mailboxes.clone(),
+            self.fleet.clone(),
+        );
+        Deliverer::new(
+            intake,
+            self.access.clone(),
+            DeliverySettings {
+                webhook_attempts: settings.webhook_attempts.max(1),
+                webhook_timeout: Duration::from_secs(settings.webhook_timeout_secs),
+                backoff_min: Duration::from_millis(settings.event_retry_min_ms),
+                backoff_max: Duration::from_secs(settings.event_retry_max_secs),
+                webhook_secret: settings.webhook_secret.clone(),
+                concurrency: settings.event_deliveries,
+            },
+        )
+        .context("event delivery")
     }
 }
 

@@ -132,7 +132,7 @@ pub async fn worker(
 }
 
 /// `abaco health`: the health checks of the platform, with orphan removal on this host's
-/// Docker engine when it is reachable.
+/// Docker engine when it is reachable, and the delivery of events.
 pub async fn health(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
     require_distributed(settings, ON_ITS_OWN)?;
     require_internal_token(settings)?;
@@ -144,7 +144,11 @@ pub async fn health(settings: &Settings, stop: CancellationToken) -> anyhow::Res
             None
         }
     };
-    tracing::info!("health checks are running");
-    backends.health(settings, docker).run(stop).await;
+    let deliverer = backends.deliverer(settings)?;
+    tracing::info!("health checks and event delivery are running");
+    tokio::join!(
+        backends.health(settings, docker).run(stop.clone()),
+        deliverer.run(stop),
+    );
     Ok(())
 }

@@ -8,6 +8,7 @@ mod api;
 pub mod cast;
 mod platform;
 mod private_services;
+pub mod receiver;
 pub mod registry;
 pub mod steps;
 

@@ -86,6 +86,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     let control_served =
         tokio::spawn(control_endpoint.serve(control, stop.clone().cancelled_owned()));
     let health = tokio::spawn(backends.health(&settings, Some(docker)).run(stop.clone()));
+    let events = tokio::spawn(backends.deliverer(&settings)?.run(stop.clone()));
     tracing::info!(
         http = %http.local_addr()?,
         grpc = %grpc.local_addr()?,
@@ -108,6 +109,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     }
     let _ = heartbeat.await;
     let _ = health.await;
+    let _ = events.await;
     let _ = control_served.await;
     grpc_done?;
     http_done.context("serving REST")?;

@@ -50,6 +50,13 @@ impl Access {
         &self.records
     }
 
+    /// `user` of `tenant` as a caller with the role the settings give them: for acting on a
+    /// user's behalf when they are not the one calling (an actor's owner, whose actor's events
+    /// are sent to the actor it links to).
+    pub fn on_behalf_of(&self, tenant: &str, user: &str) -> Caller {
+        Caller::user(tenant, user, self.policy.role(tenant, user, &[]))
+    }
+
     /// The tenant an actor belongs to (records from before tenants belong to the default one).
     pub fn tenant_of<'a>(&'a self, actor: &'a pb::Actor) -> &'a str {
         if actor.tenant.is_empty() {

@@ -18,6 +18,7 @@ mod stuck;
 use std::{sync::Arc, time::Duration};
 
 use abaco::{Result, fleet::Fleet, mailbox::Mailboxes, records::Records};
+use abaco_events::Emitter;
 use abaco_worker::container::DockerRunner;
 use tokio_util::sync::CancellationToken;
 
@@ -81,6 +82,7 @@ pub struct HealthChecker {
     namespace: String,
     instance: String,
     settings: HealthSettings,
+    events: Option<Emitter>,
 }
 
 impl HealthChecker {
@@ -103,7 +105,15 @@ impl HealthChecker {
             namespace,
             instance,
             settings,
+            events: None,
         }
+    }
+
+    /// The checker, telling the end of the executions it ends through `events`.
+    #[must_use]
+    pub fn with_events(mut self, events: Emitter) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// Runs a pass every `interval`, and a sweep every `sweep_interval`, until `stop`.

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use abaco::{Result, pb, records::child_key, store::Table, time};
+use abaco_events::EventType;
 
 use crate::HealthChecker;
 
@@ -56,6 +57,7 @@ impl HealthChecker {
                 Ok(e) if e.status() == pb::ExecutionStatus::Error => {
                     tracing::warn!(execution = %execution.id, %reason, "stuck execution ended");
                     ended += 1;
+                    self.tell_end(&e).await;
                 }
                 Ok(_) => {}
                 Err(error) => {
@@ -64,5 +66,22 @@ impl HealthChecker {
             }
         }
         Ok(ended)
+    }
+
+    /// Emits the end of an execution ended here. Best effort: a failure is logged.
+    async fn tell_end(&self, execution: &pb::Execution) {
+        let Some(events) = &self.events else {
+            return;
+        };
+        let told = match self.records.actor(&execution.actor_id).await {
+            Ok(actor) => events
+                .execution_event(&actor, execution, EventType::ExecutionComplete)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = told {
+            tracing::warn!(execution = %execution.id, %error, "end of a stuck execution not told");
+        }
     }
 }

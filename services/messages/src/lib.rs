@@ -12,20 +12,17 @@ use abaco::{
     AbacoError, Result,
     fleet::Fleet,
     identity::Caller,
-    ids,
     mailbox::Mailboxes,
     pb::{self, PermissionLevel, messages_server::Messages},
     records::{Records, child_key},
     store::Table,
-    time,
 };
 use abaco_auth::{
     Access, Authenticator,
     grpc::{Authenticated, serve},
 };
-use bytes::Bytes;
+use abaco_intake::{Incoming, Intake};
 use owners::Owners;
-use prost::Message;
 use tonic::{Request, Response, Status};
 
 /// Content types a message may have.
@@ -42,7 +39,7 @@ pub struct MessagesService {
     records: Records,
     access: Access,
     mailboxes: Arc<dyn Mailboxes>,
-    fleet: Arc<dyn Fleet>,
+    intake: Intake,
     owners: Owners,
 }
 
@@ -51,9 +48,9 @@ impl MessagesService {
     pub fn new(access: Access, mailboxes: Arc<dyn Mailboxes>, fleet: Arc<dyn Fleet>) -> Self {
         Self {
             records: access.records().clone(),
+            intake: Intake::new(access.records().clone(), mailboxes.clone(), fleet),
             access,
             mailboxes,
-            fleet,
             owners: Owners::default(),
         }
     }
@@ -77,13 +74,6 @@ impl MessagesService {
         let actor = self.access.actor(caller, identifier, need).await?.actor;
         live(&actor)?;
         Ok(actor)
-    }
-
-    /// Removes the record of a message that was not accepted after all.
-    async fn take_back(&self, key: &str, execution_id: &str) {
-        if let Err(error) = self.records.delete(Table::Executions, key).await {
-            tracing::error!(execution = %execution_id, %error, "could not remove the execution of a message not accepted");
-        }
     }
 
     #[tracing::instrument(
@@ -136,62 +126,20 @@ impl MessagesService {
                 )));
             }
         }
-        let received = time::now();
-        let execution = pb::Execution {
-            id: ids::new_id(),
-            actor_id: actor_id.clone(),
-            executor: executor.clone(),
-            status: pb::ExecutionStatus::Submitted.into(),
-            message_received_time: received.clone(),
-            ..Default::default()
-        };
-        let span = tracing::Span::current();
-        span.record("execution", execution.id.as_str());
-        let key = child_key(&actor_id, &execution.id);
-        // The record goes in together with the read of the actor: one store round trip per
-        // message instead of two (ingest rate, BENCHMARKS.md). Nothing is written for an
-        // actor that is gone; for one being deleted the record is taken back before anything
-        // is published, so no worker ever sees it.
-        let actor: pb::Actor = self
-            .records
-            .insert_guarded(
-                Table::Executions,
-                &key,
-                &execution,
-                Table::Actors,
-                &actor_id,
-            )
-            .await?
-            .ok_or_else(|| AbacoError::not_found("actor", &request.actor_id))?;
-        if let Err(refused) = live(&actor) {
-            self.take_back(&key, &execution.id).await;
-            return Err(refused);
-        }
-        let message = pb::MailboxMessage {
-            execution_id: execution.id.clone(),
-            actor_id: actor.id.clone(),
-            body: request.body.clone(),
-            content_type: request.content_type.clone(),
-            environment: request.environment,
-            sender: executor.clone(),
-            received_time: received,
-            // The worker's execution span continues this trace.
-            trace_context: abaco::trace_context::to_map(&span),
-        };
-        if let Err(error) = self
-            .mailboxes
-            .publish(&actor.id, Bytes::from(message.encode_to_vec()))
-            .await
-        {
-            // Not accepted, so no trace of it may remain for a worker or a user to find.
-            self.take_back(&key, &execution.id).await;
-            return Err(AbacoError::Unavailable(format!(
-                "message not accepted: {error}"
-            )));
-        }
-        if let Err(error) = self.fleet.message_accepted(&actor.id).await {
-            tracing::warn!(actor = %actor.id, %error, "message queued, no worker started for it yet");
-        }
+        let accepted = self
+            .intake
+            .accept(Incoming {
+                actor_id,
+                body: request.body.clone(),
+                content_type: request.content_type.clone(),
+                environment: request.environment,
+                executor: executor.clone(),
+                execution_id: None,
+                // The worker's execution span continues this trace.
+                trace_context: abaco::trace_context::to_map(&tracing::Span::current()),
+            })
+            .await?;
+        let (execution, actor) = (accepted.execution, accepted.actor);
         Ok(pb::SendMessageResponse {
             msg: summary(&request.content_type, &request.body),
             execution_id: execution.id,

@@ -17,6 +17,7 @@ use abaco::{
     store::Table,
     time,
 };
+use abaco_events::{Emitter, EventType};
 use async_trait::async_trait;
 
 use crate::{channels::Channels, registry::live_spawners};
@@ -36,6 +37,7 @@ pub struct SpawnerFleet {
     records: Records,
     channels: Channels,
     staffed: Staffed,
+    events: Option<Emitter>,
 }
 
 /// How long "this actor has a live worker" is believed without looking again. Messages to a
@@ -81,7 +83,16 @@ impl SpawnerFleet {
             records,
             channels: Channels::new(internal_token),
             staffed: Staffed::default(),
+            events: None,
         }
+    }
+
+    /// The fleet, telling actors' events through `events` (an actor that needs no worker
+    /// turns READY here).
+    #[must_use]
+    pub fn with_events(mut self, events: Emitter) -> Self {
+        self.events = Some(events);
+        self
     }
 
     async fn workers(&self, actor_id: &str) -> Result<Vec<pb::Worker>> {
@@ -226,12 +237,20 @@ impl Fleet for SpawnerFleet {
         let want = actor.min_workers.max(u32::from(!stale.is_empty()));
         if want == 0 {
             if actor.status() == pb::ActorStatus::Submitted {
-                self.records
+                let mut turned = false;
+                let ready = self
+                    .records
                     .update(Table::Actors, &actor.id, |a: &mut pb::Actor| {
+                        turned = a.status() == pb::ActorStatus::Submitted;
                         a.set_status(pb::ActorStatus::Ready);
-                        Ok(true)
+                        Ok(turned)
                     })
                     .await?;
+                if let Some(events) = self.events.as_ref().filter(|_| turned) {
+                    events
+                        .actor_event_logged(&ready, EventType::ActorReady)
+                        .await;
+                }
             }
             return Ok(());
         }

@@ -79,10 +79,11 @@ impl std::fmt::Debug for ProcessLauncher {
     }
 }
 
-/// Whether an inherited environment variable holds a key that signs users' tokens, which a
-/// worker (code on a Docker host) is never given.
+/// Whether an inherited environment variable holds a key a worker (code on a Docker host)
+/// is never given: one that signs users' tokens, or the one that signs webhook events.
 fn withheld(name: &str) -> bool {
-    name.starts_with("ABACO_") && name.ends_with("JWT_HS256_SECRET")
+    name.starts_with("ABACO_")
+        && (name.ends_with("JWT_HS256_SECRET") || name == "ABACO_WEBHOOK_SECRET")
 }
 
 impl ProcessLauncher {

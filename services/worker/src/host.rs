@@ -16,6 +16,7 @@ use abaco::{
     time,
 };
 use abaco_auth::grpc::InternalOnly;
+use abaco_events::{Emitter, EventType};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -99,7 +100,8 @@ async fn host_worker(
         return Err(AbacoError::not_found("worker", worker_id));
     };
     let actor = records.actor(actor_id).await?;
-    if !ensure_image(&records, &runner, &actor, &record, &host).await? {
+    let events = Emitter::new(mailboxes.clone(), settings.default_tenant.clone());
+    if !ensure_image(&records, &events, &runner, &actor, &record, &host).await? {
         return Ok(());
     }
 
@@ -133,7 +135,7 @@ async fn host_worker(
         done.clone(),
     ));
 
-    mark_actor_ready(&records, &actor, worker.revision).await;
+    mark_actor_ready(&records, &events, &actor, worker.revision).await;
     tracing::info!(worker = worker_id, actor = actor_id, %control_addr, "worker is ready");
     let outcome = run_worker(ctx, stop).await;
 
@@ -154,6 +156,7 @@ fn docker_unavailable(error: crate::container::RunError) -> AbacoError {
 /// cannot, the actor is ERROR with the reason and its messages stay queued.
 async fn ensure_image(
     records: &Records,
+    events: &Emitter,
     runner: &DockerRunner,
     actor: &pb::Actor,
     worker: &pb::Worker,
@@ -181,7 +184,7 @@ async fn ensure_image(
             Ok(true)
         }
         Err(error) => {
-            refuse_image(records, actor, &key, &error.to_string()).await?;
+            refuse_image(records, events, actor, &key, &error.to_string()).await?;
             Ok(false)
         }
     }
@@ -189,14 +192,22 @@ async fn ensure_image(
 
 /// The image cannot be had: the actor turns ERROR naming it and the reason, the worker ends,
 /// and the actor's messages stay queued until the actor is updated.
-async fn refuse_image(records: &Records, actor: &pb::Actor, key: &str, reason: &str) -> Result<()> {
+async fn refuse_image(
+    records: &Records,
+    events: &Emitter,
+    actor: &pb::Actor,
+    key: &str,
+    reason: &str,
+) -> Result<()> {
     let message = format!(
         "{reason}; messages stay queued until the actor is updated with an image this host can run"
     );
     tracing::warn!(actor = %actor.id, image = %actor.image, %reason, "image unavailable; actor is in error");
     let revision = actor.revision;
-    records
+    let mut turned = false;
+    let updated = records
         .update(Table::Actors, &actor.id, |a: &mut pb::Actor| {
+            turned = a.revision == revision && a.status() != pb::ActorStatus::Error;
             if a.revision != revision {
                 return Ok(false);
             }
@@ -205,6 +216,11 @@ async fn refuse_image(records: &Records, actor: &pb::Actor, key: &str, reason: &
             Ok(true)
         })
         .await?;
+    if turned {
+        events
+            .actor_event_logged(&updated, EventType::ActorError)
+            .await;
+    }
     records
         .update(Table::Workers, key, |w: &mut pb::Worker| {
             w.set_status(pb::WorkerStatus::Error);
@@ -215,13 +231,15 @@ async fn refuse_image(records: &Records, actor: &pb::Actor, key: &str, reason: &
     Ok(())
 }
 
-async fn mark_actor_ready(records: &Records, actor: &pb::Actor, revision: u32) {
+async fn mark_actor_ready(records: &Records, events: &Emitter, actor: &pb::Actor, revision: u32) {
+    let mut turned = false;
     let changed = records
         .update(Table::Actors, &actor.id, |a: &mut pb::Actor| {
             let stale = a.revision != revision;
             let settled =
                 a.status() == pb::ActorStatus::Ready || a.status() == pb::ActorStatus::ShuttingDown;
-            if stale || settled {
+            turned = !(stale || settled);
+            if !turned {
                 return Ok(false);
             }
             a.set_status(pb::ActorStatus::Ready);
@@ -229,8 +247,14 @@ async fn mark_actor_ready(records: &Records, actor: &pb::Actor, revision: u32) {
             Ok(true)
         })
         .await;
-    if let Err(error) = changed {
-        tracing::warn!(actor = %actor.id, %error, "could not mark the actor READY");
+    match changed {
+        Ok(ready) if turned => {
+            events
+                .actor_event_logged(&ready, EventType::ActorReady)
+                .await
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(actor = %actor.id, %error, "could not mark the actor READY"),
     }
 }
 

@@ -13,6 +13,7 @@
 //! acked: the failure is visible to the user instead of the message bouncing forever. The
 //! flip side: while the engine is down, waiting messages end ERROR rather than wait.
 
+mod announce;
 mod env;
 mod mounts;
 mod records;
@@ -31,6 +32,7 @@ use abaco::{
     time,
 };
 use abaco_auth::AccessTokenMinter;
+use abaco_events::Emitter;
 use bytes::Bytes;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
@@ -111,6 +113,7 @@ pub struct WorkerContext {
     runner: DockerRunner,
     settings: WorkerSettings,
     handle: WorkerHandle,
+    events: Emitter,
 }
 
 impl WorkerContext {
@@ -125,6 +128,7 @@ impl WorkerContext {
         let handle = WorkerHandle::new(records.clone(), worker);
         Self {
             records,
+            events: Emitter::new(mailboxes.clone(), settings.default_tenant.clone()),
             mailboxes,
             runner,
             settings,
@@ -280,7 +284,11 @@ async fn execute(
         .await;
         match claimed {
             Ok(records::Claim::Run(execution)) => break execution,
-            Ok(records::Claim::Finished) => {
+            Ok(records::Claim::Finished(execution)) => {
+                // Its end may not have been told yet (the worker that recorded it died first).
+                if let Err(error) = announce::ended(ctx, &actor, &execution).await {
+                    return give_back(delivery, AbacoError::Unavailable(error.to_string())).await;
+                }
                 tracing::info!(execution = %message.execution_id, "already recorded; acked without running");
                 settle(delivery.ack().await);
                 return Ok(Flow::Continue);
@@ -308,6 +316,7 @@ async fn execute(
         }
     };
 
+    announce::started(ctx, &actor, &execution);
     // From the moment the record says RUNNING, a force-quit must find this run.
     let cancel = ctx.handle.begin(&execution.id);
     records::set_worker_status(
@@ -329,10 +338,17 @@ async fn execute(
         Some(time::now()),
     )
     .await;
-    if let Err(error) = recorded {
-        // Not recorded, so not acked: the message comes back and runs again.
-        settle(delivery.reject(true).await);
-        return Err(error.into());
+    let ended = match recorded {
+        Ok(ended) => ended,
+        Err(error) => {
+            // Not recorded, so not acked: the message comes back and runs again.
+            settle(delivery.reject(true).await);
+            return Err(error.into());
+        }
+    };
+    if let Err(error) = announce::ended(ctx, &actor, &ended).await {
+        // Recorded but not told: the message comes back, finds the record final, and tells.
+        return give_back(delivery, AbacoError::Unavailable(error.to_string())).await;
     }
     settle(delivery.ack().await);
     Ok(Flow::Continue)
@@ -361,7 +377,7 @@ async fn record(
     actor: &pb::Actor,
     execution: &pb::Execution,
     outcome: Result<RunOutcome, RunError>,
-) -> abaco::Result<()> {
+) -> abaco::Result<pb::Execution> {
     let key = child_key(&actor.id, &execution.id);
     let ttl = Some(if actor.log_ex > 0 {
         Duration::from_secs(u64::from(actor.log_ex))

@@ -20,8 +20,9 @@ const FIRST_PAUSE: Duration = Duration::from_millis(200);
 pub enum Claim {
     /// It is ours to run now; the record as claimed.
     Run(Box<pb::Execution>),
-    /// It already ended (a redelivery after success): ack without running.
-    Finished,
+    /// It already ended (a redelivery after success): ack without running. The record as it
+    /// ended.
+    Finished(Box<pb::Execution>),
     /// Another live worker runs it from another copy of the message: ack this copy.
     Duplicate,
     /// A live worker still runs it, though the broker handed this copy out again (its
@@ -75,14 +76,14 @@ pub async fn claim(
         _ => false,
     };
     // Set by the last attempt of the compare-and-set loop, the one that counted.
-    let mut verdict = Claim::Finished;
+    let mut verdict = Claim::Unaccepted;
     let updated = records
         .update(
             Table::Executions,
             &key,
             |execution: &mut pb::Execution| match execution.status() {
                 ExecutionStatus::Complete | ExecutionStatus::Error => {
-                    verdict = Claim::Finished;
+                    verdict = Claim::Finished(Box::default());
                     Ok(false)
                 }
                 ExecutionStatus::Running if execution.worker_id != worker_id && !redelivered => {
@@ -109,6 +110,7 @@ pub async fn claim(
     match updated {
         Ok(execution) => Ok(match verdict {
             Claim::Run(_) => Claim::Run(Box::new(execution)),
+            Claim::Finished(_) => Claim::Finished(Box::new(execution)),
             other => other,
         }),
         Err(AbacoError::NotFound(_)) => Ok(Claim::Unaccepted),
@@ -126,13 +128,13 @@ fn mark_running(execution: &mut pb::Execution, worker_id: &str) {
 }
 
 /// Writes the final figures unless the execution already ended (another worker that took it
-/// over finished first; its record stands).
+/// over finished first; its record stands). The final record.
 pub async fn finish(
     records: &Records,
     actor_id: &str,
     execution_id: &str,
     apply: impl Fn(&mut pb::Execution) + Send + Sync,
-) -> abaco::Result<()> {
+) -> abaco::Result<pb::Execution> {
     let key = child_key(actor_id, execution_id);
     persist(|| {
         records.update(Table::Executions, &key, |execution: &mut pb::Execution| {
@@ -144,7 +146,6 @@ pub async fn finish(
         })
     })
     .await
-    .map(|_| ())
 }
 
 /// Sets the worker's status (and last execution time, when given). Best effort: the worker
