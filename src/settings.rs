@@ -247,6 +247,8 @@ pub struct Settings {
     pub event_retry_max_secs: u64,
     /// Events one deliverer delivers at once.
     pub event_deliveries: u16,
+    /// Pause between two looks of the cron scheduler for ticks that have come.
+    pub cron_check_secs: u64,
 }
 
 impl Default for Settings {
@@ -316,6 +318,7 @@ impl Default for Settings {
             event_retry_min_ms: 1000,
             event_retry_max_secs: 60,
             event_deliveries: 16,
+            cron_check_secs: 30,
         }
     }
 }

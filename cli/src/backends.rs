@@ -10,6 +10,7 @@ use abaco::{
 };
 use abaco_admin::AdminService;
 use abaco_auth::{Access, AccessTokenMinter, RolePolicy, Throttle, access_secret};
+use abaco_cron::Scheduler;
 use abaco_events::{Deliverer, DeliverySettings, Emitter};
 use abaco_health::{HealthChecker, HealthSettings};
 use abaco_intake::Intake;
@@ -163,15 +164,28 @@ impl Backends {
         .with_events(self.events.clone())
     }
 
-    /// The deliverer of events from the outbox to links and webhooks.
-    pub fn deliverer(&self, settings: &Settings) -> anyhow::Result<Deliverer> {
-        let intake = Intake::new(
+    /// Accepting messages the platform sends itself (events to links, cron ticks).
+    fn intake(&self) -> Intake {
+        Intake::new(
             self.records.clone(),
             self.mailboxes.clone(),
             self.fleet.clone(),
-        );
+        )
+    }
+
+    /// The cron scheduler.
+    pub fn scheduler(&self, settings: &Settings) -> Scheduler {
+        Scheduler::new(
+            self.records.clone(),
+            self.intake(),
+            Duration::from_secs(settings.cron_check_secs.max(1)),
+        )
+    }
+
+    /// The deliverer of events from the outbox to links and webhooks.
+    pub fn deliverer(&self, settings: &Settings) -> anyhow::Result<Deliverer> {
         Deliverer::new(
-            intake,
+            self.intake(),
             self.access.clone(),
             DeliverySettings {
                 webhook_attempts: settings.webhook_attempts.max(1),

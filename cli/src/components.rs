@@ -132,7 +132,7 @@ pub async fn worker(
 }
 
 /// `abaco health`: the health checks of the platform, with orphan removal on this host's
-/// Docker engine when it is reachable, and the delivery of events.
+/// Docker engine when it is reachable, the delivery of events, and cron.
 pub async fn health(settings: &Settings, stop: CancellationToken) -> anyhow::Result<()> {
     require_distributed(settings, ON_ITS_OWN)?;
     require_internal_token(settings)?;
@@ -145,10 +145,11 @@ pub async fn health(settings: &Settings, stop: CancellationToken) -> anyhow::Res
         }
     };
     let deliverer = backends.deliverer(settings)?;
-    tracing::info!("health checks and event delivery are running");
+    tracing::info!("health checks, event delivery and cron are running");
     tokio::join!(
         backends.health(settings, docker).run(stop.clone()),
-        deliverer.run(stop),
+        deliverer.run(stop.clone()),
+        backends.scheduler(settings).run(stop),
     );
     Ok(())
 }

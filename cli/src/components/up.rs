@@ -87,6 +87,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
         tokio::spawn(control_endpoint.serve(control, stop.clone().cancelled_owned()));
     let health = tokio::spawn(backends.health(&settings, Some(docker)).run(stop.clone()));
     let events = tokio::spawn(backends.deliverer(&settings)?.run(stop.clone()));
+    let cron = tokio::spawn(backends.scheduler(&settings).run(stop.clone()));
     tracing::info!(
         http = %http.local_addr()?,
         grpc = %grpc.local_addr()?,
@@ -110,6 +111,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     let _ = heartbeat.await;
     let _ = health.await;
     let _ = events.await;
+    let _ = cron.await;
     let _ = control_served.await;
     grpc_done?;
     http_done.context("serving REST")?;

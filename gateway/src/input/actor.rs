@@ -43,6 +43,7 @@ const ACTOR_FIELDS: &[(&str, &str)] = &[
     ("webhook", "webhook"),
     ("cronSchedule", "cron_schedule"),
     ("cronOn", "cron_on"),
+    ("cronNextEx", "cron_next_ex"),
     ("logEx", "log_ex"),
     ("token", "token"),
     ("queue", "queue"),
@@ -109,6 +110,9 @@ fn actor_from_object(
             "webhook" => spec.webhook = Some(string(key, value)?),
             "cronSchedule" => spec.cron_schedule = Some(string(key, value)?),
             "cronOn" => spec.cron_on = Some(boolean(key, value)?),
+            // abaco documents it as a field, but the scheduler owns it: a value sent (say, by
+            // a client putting back an actor it read) is not taken.
+            "cronNextEx" => {}
             "logEx" => spec.log_ex = Some(count(key, value)?),
             "token" => spec.token = Some(boolean(key, value)?),
             "queue" => spec.queue = Some(string(key, value)?),

@@ -166,6 +166,7 @@ impl View {
             .put("webhook", a.webhook.as_str())
             .put("cronSchedule", a.cron_schedule.as_str())
             .put("cronOn", a.cron_on)
+            .put("cronNextEx", a.cron_next_ex.as_str())
             .put("logEx", a.log_ex)
             .put("token", a.token)
             .put("queue", a.queue.as_str())

@@ -34,7 +34,8 @@ impl RegistrationService {
         let mut spec = spec;
         self.resolve_link(&mut spec, caller).await?;
         rules::check_unsupported(&spec)?;
-        let actor = spec::new_actor(&spec, &owner, &self.limits, &now);
+        let mut actor = spec::new_actor(&spec, &owner, &self.limits, &now);
+        crate::cron_fields::apply(None, &mut actor, &spec, chrono::Utc::now())?;
         let mut baseline = spec::new_actor(&rules::unrestricted(&spec), &owner, &self.limits, &now);
         baseline.id.clone_from(&actor.id);
         rules::check_restricted(&baseline, &actor, caller)?;

@@ -5,6 +5,7 @@
 
 mod access;
 mod actors;
+mod cron_fields;
 mod executions;
 mod image_ref;
 pub mod rules;

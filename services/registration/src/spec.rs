@@ -161,6 +161,7 @@ pub fn updated(
     apply(&mut baseline, &rules::unrestricted(spec));
     let mut next = current.clone();
     let image_changed = apply(&mut next, spec);
+    crate::cron_fields::apply(Some(current), &mut next, spec, chrono::Utc::now())?;
     rules::check_restricted(&baseline, &next, caller)?;
     rules::check_admin_fields(&baseline, &next, caller)?;
     rules::check_trusted_code(current, &next, caller)?;
