@@ -277,6 +277,7 @@ impl Records {
             self.store.delete_prefix(table, &prefix).await?;
         }
         self.store.delete(Table::Permissions, actor_id).await?;
+        self.store.delete(Table::ConfigIndex, actor_id).await?;
         self.store.delete(Table::State, actor_id).await?;
         self.store.delete(Table::Actors, actor_id).await?;
         Ok(())
@@ -305,5 +306,7 @@ fn table_kind(table: Table) -> &'static str {
         Table::Permissions => "permissions",
         Table::Aliases => "alias",
         Table::Nonces => "nonce",
+        Table::Configs => "config",
+        Table::ConfigIndex => "config index",
     }
 }

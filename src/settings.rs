@@ -249,6 +249,9 @@ pub struct Settings {
     pub event_deliveries: u16,
     /// Pause between two looks of the cron scheduler for ticks that have come.
     pub cron_check_secs: u64,
+    /// Key that seals secret actor configs at rest (`abaco up` makes one in `data_dir`);
+    /// without one, secret configs are refused.
+    pub configs_key: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -319,6 +322,7 @@ impl Default for Settings {
             event_retry_max_secs: 60,
             event_deliveries: 16,
             cron_check_secs: 30,
+            configs_key: None,
         }
     }
 }

@@ -36,11 +36,15 @@ pub enum Table {
     Aliases,
     /// Nonces by `{actor_id}/{nonce_id}`, or `@{tenant}/{alias}/{nonce_id}` for an alias's.
     Nonces,
+    /// Actor configs by `{tenant}/{name}`.
+    Configs,
+    /// The configs of each actor (`ConfigNames`), by actor id.
+    ConfigIndex,
 }
 
 impl Table {
     /// Every table, for backends that create them up front.
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 14] = [
         Table::Actors,
         Table::Executions,
         Table::Logs,
@@ -53,6 +57,8 @@ impl Table {
         Table::Permissions,
         Table::Aliases,
         Table::Nonces,
+        Table::Configs,
+        Table::ConfigIndex,
     ];
 
     /// The table's name in the backend.
@@ -70,6 +76,8 @@ impl Table {
             Table::Permissions => "permissions",
             Table::Aliases => "aliases",
             Table::Nonces => "nonces",
+            Table::Configs => "configs",
+            Table::ConfigIndex => "config_index",
         }
     }
 }

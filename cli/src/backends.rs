@@ -10,12 +10,13 @@ use abaco::{
 };
 use abaco_admin::AdminService;
 use abaco_auth::{Access, AccessTokenMinter, RolePolicy, Throttle, access_secret};
+use abaco_configs::ConfigKey;
 use abaco_cron::Scheduler;
 use abaco_events::{Deliverer, DeliverySettings, Emitter};
 use abaco_health::{HealthChecker, HealthSettings};
 use abaco_intake::Intake;
 use abaco_messages::MessagesService;
-use abaco_registration::{AccessService, Limits, RegistrationService};
+use abaco_registration::{AccessService, ConfigsService, Limits, RegistrationService};
 use abaco_spawner::SpawnerFleet;
 use abaco_worker::{
     HostSettings, TenantMounts, WorkerHost, WorkerSettings,
@@ -87,6 +88,11 @@ impl Backends {
         AccessService::new(self.access.clone())
     }
 
+    /// The configs service (actor configs), served beside registration.
+    pub fn configs(&self, settings: &Settings) -> ConfigsService {
+        ConfigsService::new(self.access.clone(), configs_key(settings))
+    }
+
     /// The messages service.
     pub fn messages(&self) -> MessagesService {
         MessagesService::new(
@@ -134,6 +140,7 @@ impl Backends {
                 default_nano_cpus: nano_cpus(settings.run_cpus),
                 run_user: settings.run_user.clone(),
                 mounts: tenant_mounts(settings)?,
+                configs_key: configs_key(settings),
                 ..WorkerSettings::default()
             },
             host: HostSettings {
@@ -198,6 +205,14 @@ impl Backends {
         )
         .context("event delivery")
     }
+}
+
+/// The key secret configs are sealed with, when the settings give one.
+fn configs_key(settings: &Settings) -> Option<ConfigKey> {
+    settings
+        .configs_key
+        .as_ref()
+        .map(|secret| ConfigKey::from_secret(secret.expose()))
 }
 
 /// How runs on this host are confined.

@@ -99,7 +99,8 @@ pub async fn service(
     match which {
         Service::Registration => endpoint
             .add(backends.registration().into_server(auth.clone()))
-            .add(backends.sharing().into_server(auth)),
+            .add(backends.sharing().into_server(auth.clone()))
+            .add(backends.configs(settings).into_server(auth)),
         Service::Messages => endpoint.add(backends.messages().into_server(auth)),
         Service::Admin => endpoint.add(backends.admin().into_server(auth)),
     };

@@ -8,8 +8,8 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use abaco::{
     pb::{
-        access_client::AccessClient, admin_client::AdminClient, messages_client::MessagesClient,
-        registration_client::RegistrationClient,
+        access_client::AccessClient, admin_client::AdminClient, configs_client::ConfigsClient,
+        messages_client::MessagesClient, registration_client::RegistrationClient,
     },
     settings::Settings,
 };
@@ -58,6 +58,7 @@ struct Shared {
     messages: MessagesClient<Transport>,
     admin: AdminClient<Transport>,
     access: AccessClient<Transport>,
+    configs: ConfigsClient<Transport>,
     settings: Settings,
     auth: Authenticator,
 }
@@ -95,6 +96,8 @@ pub struct Services {
     pub admin: Transport,
     /// `abaco.v1.Access`, served beside registration.
     pub access: Transport,
+    /// `abaco.v1.Configs`, served beside registration.
+    pub configs: Transport,
 }
 
 /// A gRPC server (or any HTTP service) as a [`Transport`].
@@ -122,8 +125,9 @@ impl Services {
         let url = |own: Option<&String>| settings.service_url(own);
         let registration = channel("registration", url(settings.registration_url.as_ref()))?;
         Ok(Self {
-            // The access service lives in the registration process.
+            // The access and configs services live in the registration process.
             access: transport(registration.clone()),
+            configs: transport(registration.clone()),
             registration: transport(registration),
             messages: transport(channel("messages", url(settings.messages_url.as_ref()))?),
             admin: transport(channel("admin", url(settings.admin_url.as_ref()))?),
@@ -160,6 +164,7 @@ impl Gateway {
                 messages: MessagesClient::new(services.messages),
                 admin: AdminClient::new(services.admin),
                 access: AccessClient::new(services.access),
+                configs: ConfigsClient::new(services.configs),
                 settings: settings.clone(),
                 auth,
             }),
@@ -173,6 +178,10 @@ impl Gateway {
 
     pub(crate) fn access(&self) -> AccessClient<Transport> {
         self.shared.access.clone()
+    }
+
+    pub(crate) fn configs(&self) -> ConfigsClient<Transport> {
+        self.shared.configs.clone()
     }
 
     /// The settings the gateway was built with.

@@ -419,6 +419,11 @@ impl Platform {
         pids
     }
 
+    /// The embedded platform's data directory (its store, its keys).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
     /// The namespace of this platform (Redis key prefix, queue prefix, container label).
     pub fn namespace(&self) -> &str {
         &self.namespace

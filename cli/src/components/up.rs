@@ -29,6 +29,9 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     if settings.internal_token.is_none() {
         settings.internal_token = Some(abaco_auth::random_internal_token());
     }
+    if settings.configs_key.is_none() && settings.backend == Backend::Embedded {
+        settings.configs_key = Some(configs_key_file(&settings)?);
+    }
     let auth = abaco_auth::Authenticator::new(&settings, &[settings.http_addr, settings.grpc_addr])
         .context("authentication settings")?;
     let http = bind(settings.http_addr, "the REST gateway").await?;
@@ -52,6 +55,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
 
     let registration = backends.registration().into_server(auth.clone());
     let sharing = backends.sharing().into_server(auth.clone());
+    let configs = backends.configs(&settings).into_server(auth.clone());
     let messages = backends.messages().into_server(auth.clone());
     let admin = backends.admin().into_server(auth.clone());
     // The gateway calls the very services the gRPC port serves, in this process: no
@@ -63,6 +67,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
             messages: transport(messages.clone()),
             admin: transport(admin.clone()),
             access: transport(sharing.clone()),
+            configs: transport(configs.clone()),
         },
         auth,
     )?;
@@ -70,6 +75,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     endpoint
         .add(registration)
         .add(sharing)
+        .add(configs)
         .add(messages)
         .add(admin);
     let mut control_endpoint = GrpcEndpoint::default();
@@ -116,6 +122,27 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     grpc_done?;
     http_done.context("serving REST")?;
     Ok(())
+}
+
+/// The key of secret configs kept beside the embedded store, made on first use: readable by
+/// this user only, and never in the store itself.
+fn configs_key_file(settings: &Settings) -> anyhow::Result<abaco::secret::Secret> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let path = settings.data_dir.join("configs.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Ok(abaco::secret::Secret::new(text.trim()));
+    }
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    let key = abaco_auth::random_internal_token();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(key.expose().as_bytes())?;
+    Ok(key)
 }
 
 /// The embedded store is this process's alone, so every worker and spawner it lists belonged

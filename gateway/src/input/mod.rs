@@ -3,6 +3,7 @@
 
 mod access;
 mod actor;
+mod config;
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use serde_json::{Map, Value};
 
 pub(crate) use access::{alias, nonce, permission};
 pub(crate) use actor::{ActorMode, actor, worker_count};
+pub(crate) use config::config;
 
 /// A refused input; the text is shown to the caller with a 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,6 +14,7 @@ use crate::{Gateway, error::ApiError, identity::Caller, views::View};
 mod actors;
 mod admin;
 mod aliases;
+mod configs;
 mod executions;
 mod messages;
 mod nonces;
@@ -44,7 +45,8 @@ fn actor_routes() -> Router<Gateway> {
         )
         .route(
             "/actors/aliases/{alias}/permissions",
-            get(permissions::get::<true>).post(permissions::set::<true>),
+            get(permissions::get::<{ sharing::ALIAS }>)
+                .post(permissions::set::<{ sharing::ALIAS }>),
         )
         .route(
             "/actors/aliases/{alias}/nonces",
@@ -54,12 +56,17 @@ fn actor_routes() -> Router<Gateway> {
             "/actors/aliases/{alias}/nonces/{nonce_id}",
             get(nonces::get::<true>).delete(nonces::delete::<true>),
         )
-        .route("/actors/configs", not_yet("configs").post(later("configs")))
+        .route("/actors/configs", get(configs::list).post(configs::create))
         .route(
             "/actors/configs/{name}",
-            not_yet("configs")
-                .put(later("configs"))
-                .delete(later("configs")),
+            get(configs::get)
+                .put(configs::update)
+                .delete(configs::delete),
+        )
+        .route(
+            "/actors/configs/{name}/permissions",
+            get(permissions::get::<{ sharing::CONFIG }>)
+                .post(permissions::set::<{ sharing::CONFIG }>),
         )
         .route("/actors/search/{kind}", not_yet("search"))
         .route("/actors/admin", get(admin::all_actors))
@@ -113,7 +120,8 @@ fn actor_routes() -> Router<Gateway> {
         )
         .route(
             "/actors/{actor_id}/permissions",
-            get(permissions::get::<false>).post(permissions::set::<false>),
+            get(permissions::get::<{ sharing::ACTOR }>)
+                .post(permissions::set::<{ sharing::ACTOR }>),
         )
         // After the routes: it is installed on each route registered so far.
         .method_not_allowed_fallback(method_not_allowed)

@@ -29,7 +29,7 @@ pub(super) async fn list<const ALIAS: bool>(
     let Path(name) = path?;
     let nonces = gw
         .access()
-        .list_nonces(caller.request(sharing::target(ALIAS, name))?)
+        .list_nonces(caller.request(sharing::nonce_target(ALIAS, name))?)
         .await?
         .into_inner()
         .nonces;
@@ -51,7 +51,7 @@ pub(super) async fn create<const ALIAS: bool>(
     let nonce = gw
         .access()
         .create_nonce(caller.request(pb::CreateNonceRequest {
-            target: Some(sharing::target(ALIAS, name)),
+            target: Some(sharing::nonce_target(ALIAS, name)),
             level: input.level.map(Into::into),
             max_uses: input.max_uses,
             description: input.description,
@@ -73,7 +73,7 @@ pub(super) async fn get<const ALIAS: bool>(
     let nonce = gw
         .access()
         .get_nonce(caller.request(pb::NonceRef {
-            target: Some(sharing::target(ALIAS, name)),
+            target: Some(sharing::nonce_target(ALIAS, name)),
             nonce_id,
         })?)
         .await?
@@ -92,7 +92,7 @@ pub(super) async fn delete<const ALIAS: bool>(
     let Path((name, nonce_id)) = path?;
     gw.access()
         .delete_nonce(caller.request(pb::NonceRef {
-            target: Some(sharing::target(ALIAS, name)),
+            target: Some(sharing::nonce_target(ALIAS, name)),
             nonce_id,
         })?)
         .await?;

@@ -1,5 +1,6 @@
-//! `/actors/{id}/permissions` and `/actors/aliases/{alias}/permissions`: Access calls. Each
-//! handler serves both; `ALIAS` says whether the path names an alias itself.
+//! `/actors/{id}/permissions`, `/actors/aliases/{alias}/permissions` and
+//! `/actors/configs/{name}/permissions`: Access calls. Each handler serves all three; `KIND`
+//! says what the path names (see [`sharing`]).
 
 use abaco::pb;
 use axum::extract::{
@@ -14,7 +15,7 @@ use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
 
 type NamePath = Result<Path<String>, PathRejection>;
 
-pub(super) async fn get<const ALIAS: bool>(
+pub(super) async fn get<const KIND: u8>(
     State(gw): State<Gateway>,
     caller: Caller,
     path: NamePath,
@@ -22,7 +23,7 @@ pub(super) async fn get<const ALIAS: bool>(
     let Path(name) = path?;
     let permissions = gw
         .access()
-        .get_permissions(caller.request(sharing::target(ALIAS, name))?)
+        .get_permissions(caller.request(sharing::target(KIND, name))?)
         .await?
         .into_inner();
     Ok(Reply::ok(
@@ -31,7 +32,7 @@ pub(super) async fn get<const ALIAS: bool>(
     ))
 }
 
-pub(super) async fn set<const ALIAS: bool>(
+pub(super) async fn set<const KIND: u8>(
     State(gw): State<Gateway>,
     caller: Caller,
     path: NamePath,
@@ -43,7 +44,7 @@ pub(super) async fn set<const ALIAS: bool>(
     let permissions = gw
         .access()
         .set_permission(caller.request(pb::SetPermissionRequest {
-            target: Some(sharing::target(ALIAS, name)),
+            target: Some(sharing::target(KIND, name)),
             user: input.user,
             level: input.level.into(),
         })?)

@@ -89,6 +89,30 @@ impl View {
             .done()
     }
 
+    /// An actor config with its `_links`; a secret's value is the service's mask.
+    pub(crate) fn config(&self, c: &pb::ActorConfig) -> Value {
+        self.obj()
+            .put("name", c.name.as_str())
+            .put("value", c.value.as_str())
+            .put("isSecret", c.is_secret)
+            .put("actors", c.actors.as_str())
+            .put("owner", c.owner.as_str())
+            .put("createTime", time(&c.create_time))
+            .put("lastUpdateTime", time(&c.last_update_time))
+            .put(
+                "_links",
+                links([
+                    ("owner", self.caller.profile_link(&c.owner)),
+                    ("self", format!("{}/actors/configs/{}", self.base, c.name)),
+                ]),
+            )
+            .done()
+    }
+
+    pub(crate) fn configs(&self, configs: &[pb::ActorConfig]) -> Value {
+        Value::Array(configs.iter().map(|c| self.config(c)).collect())
+    }
+
     pub(crate) fn nonces(&self, nonces: &[pb::Nonce]) -> Value {
         Value::Array(nonces.iter().map(|n| self.nonce(n)).collect())
     }

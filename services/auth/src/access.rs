@@ -206,6 +206,23 @@ impl Access {
         Ok(level_in(&grants, &caller.user))
     }
 
+    /// The level `caller` holds on an actor config: UPDATE for its owner and the tenant's
+    /// admins, else its grants (the higher of the caller's and everyone's).
+    pub async fn config_level(
+        &self,
+        caller: &Caller,
+        config: &pb::ActorConfig,
+    ) -> Result<PermissionLevel> {
+        if config.tenant != caller.tenant || caller.via_nonce() {
+            return Ok(PermissionLevel::None);
+        }
+        if config.owner == caller.user || caller.is_admin() {
+            return Ok(PermissionLevel::Update);
+        }
+        let grants = self.grants(&Target::of_config(config)).await?;
+        Ok(level_in(&grants, &caller.user))
+    }
+
     /// Redeems the caller's nonce for `identifier` and answers as its owner. A nonce made on
     /// an actor opens it by id only; one made on an alias, by that alias only (as in abaco).
     async fn by_nonce(

@@ -1,4 +1,5 @@
-//! What permissions and nonces are about: an actor, or an alias as an object of its own.
+//! What permissions and nonces are about: an actor, an alias as an object of its own, or an
+//! actor config (permissions only).
 
 use abaco::pb;
 
@@ -16,6 +17,15 @@ pub enum Target {
         /// Which making of that name (see [`pb::Alias::generation`]).
         generation: String,
     },
+    /// An actor config, by tenant and name.
+    Config {
+        /// The config's tenant.
+        tenant: String,
+        /// Its name.
+        name: String,
+        /// Which making of that name (see [`pb::ActorConfig::generation`]).
+        generation: String,
+    },
 }
 
 impl Target {
@@ -28,8 +38,17 @@ impl Target {
         }
     }
 
+    /// The config `config` as a target.
+    pub fn of_config(config: &pb::ActorConfig) -> Self {
+        Self::Config {
+            tenant: config.tenant.clone(),
+            name: config.name.clone(),
+            generation: config.generation.clone(),
+        }
+    }
+
     /// Key of the target's grants in the permissions table. Actor ids start with a digit, so
-    /// the `@` of an alias's key can never clash with one.
+    /// the `@` of an alias's key and the `%` of a config's can never clash with one.
     pub fn permissions_key(&self) -> String {
         match self {
             Self::Actor(id) => id.clone(),
@@ -38,6 +57,11 @@ impl Target {
                 name,
                 generation,
             } => format!("@{tenant}/{name}/{generation}"),
+            Self::Config {
+                tenant,
+                name,
+                generation,
+            } => format!("%{tenant}/{name}/{generation}"),
         }
     }
 
@@ -51,6 +75,7 @@ impl Target {
         match self {
             Self::Actor(id) => format!("actor {id}"),
             Self::Alias { name, .. } => format!("alias {name}"),
+            Self::Config { name, .. } => format!("config {name}"),
         }
     }
 }

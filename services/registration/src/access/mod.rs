@@ -77,7 +77,23 @@ impl AccessService {
                     held,
                 })
             }
-            None => Err(AbacoError::invalid("name an actor id or an alias")),
+            Some(pb::access_target::Target::Config(name)) => {
+                if with_actor {
+                    return Err(AbacoError::invalid("an actor config has no nonces"));
+                }
+                let config =
+                    crate::configs::load(self.access.records(), &caller.tenant, name).await?;
+                let held = self.access.config_level(caller, &config).await?;
+                require(held, need, &format!("config {name}"))?;
+                Ok(Resolved {
+                    target: Target::of_config(&config),
+                    owner: config.owner,
+                    held,
+                })
+            }
+            None => Err(AbacoError::invalid(
+                "name an actor id, an alias or a config",
+            )),
         }
     }
 }
@@ -103,7 +119,7 @@ fn refuse_nonce(caller: &Caller) -> Result<()> {
 }
 
 /// Refuses a level below `need`, naming what it was needed on.
-fn require(held: PermissionLevel, need: PermissionLevel, on: &str) -> Result<()> {
+pub(crate) fn require(held: PermissionLevel, need: PermissionLevel, on: &str) -> Result<()> {
     if held < need {
         return Err(AbacoError::Forbidden(format!(
             "not authorized: you need {} access to {on} and have {}",

@@ -58,6 +58,9 @@ impl AccessService {
             Target::Actor(_) => PermissionLevel::Update,
             // As in abaco: what an alias opens is at most EXECUTE.
             Target::Alias { .. } => PermissionLevel::Execute,
+            Target::Config { .. } => {
+                return Err(AbacoError::invalid("an actor config has no nonces"));
+            }
         };
         if level == PermissionLevel::None || level > highest {
             return Err(AbacoError::invalid(format!(
@@ -84,6 +87,9 @@ impl AccessService {
         let (actor_id, alias) = match &resolved.target {
             Target::Actor(id) => (id.clone(), String::new()),
             Target::Alias { name, .. } => (String::new(), name.clone()),
+            Target::Config { .. } => {
+                return Err(AbacoError::invalid("an actor config has no nonces"));
+            }
         };
         let nonce = pb::Nonce {
             id: nonces::new_id(&caller.tenant),

@@ -79,7 +79,7 @@ fn shown(
         Target::Actor(id) => pb::AccessTarget {
             target: Some(pb::access_target::Target::ActorId(id.clone())),
         },
-        Target::Alias { .. } => target,
+        Target::Alias { .. } | Target::Config { .. } => target,
     };
     pb::Permissions {
         target: Some(target),

@@ -20,6 +20,8 @@ pub struct RunContext<'a> {
     /// Token for the actor to call the API with, as its owner; `None` when the actor did not
     /// ask for one or the platform has no key to sign it.
     pub access_token: Option<&'a str>,
+    /// The actor's configs as one JSON object.
+    pub actor_configs: &'a str,
 }
 
 /// Whether `message` is binary.
@@ -72,6 +74,7 @@ pub fn build(
         ("_abaco_actor_state", run.state_json),
         ("_abaco_container_repo", actor.image.as_str()),
         ("_abaco_actor_revision", revision.as_str()),
+        ("_actor_configs", run.actor_configs),
     ];
     if let Some(token) = run.access_token {
         contract.push(("_abaco_access_token", token));

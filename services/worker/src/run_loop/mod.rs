@@ -32,6 +32,7 @@ use abaco::{
     time,
 };
 use abaco_auth::AccessTokenMinter;
+use abaco_configs::ConfigKey;
 use abaco_events::Emitter;
 use bytes::Bytes;
 use prost::Message;
@@ -83,6 +84,8 @@ pub struct WorkerSettings {
     pub run_user: Option<String>,
     /// Host directories administrators mount into runs, by tenant.
     pub mounts: TenantMounts,
+    /// Opens secret actor configs; without it, runs get only the plain ones.
+    pub configs_key: Option<ConfigKey>,
 }
 
 impl Default for WorkerSettings {
@@ -101,6 +104,7 @@ impl Default for WorkerSettings {
             default_tenant: "default".into(),
             run_user: None,
             mounts: TenantMounts::default(),
+            configs_key: None,
         }
     }
 }

@@ -35,6 +35,7 @@ pub(super) async fn run_spec(
         (Some(minter), true) => minter.mint(tenant_of(ctx, actor), &actor.owner, &actor.id),
         _ => None,
     };
+    let actor_configs = actor_configs(ctx, actor).await;
     let env = env::build(
         actor,
         message,
@@ -43,6 +44,7 @@ pub(super) async fn run_spec(
             api_server: &ctx.settings.api_server,
             state_json: &state_json,
             access_token: access_token.as_deref(),
+            actor_configs: &actor_configs,
         },
     );
     let nonzero = |v: u64| (v > 0).then_some(v);
@@ -83,6 +85,19 @@ pub(super) async fn run_spec(
                 )
             }))
             .collect(),
+    }
+}
+
+/// The configs of the actor's runs as one JSON object (`{}` when none, as abaco gives it).
+async fn actor_configs(ctx: &WorkerContext, actor: &pb::Actor) -> String {
+    match abaco_configs::configs_of(&ctx.records, ctx.settings.configs_key.as_ref(), &actor.id)
+        .await
+    {
+        Ok(configs) => serde_json::to_string(&configs).unwrap_or_else(|_| "{}".into()),
+        Err(error) => {
+            tracing::warn!(actor = %actor.id, %error, "configs unreadable; run gets {{}}");
+            "{}".into()
+        }
     }
 }
 
