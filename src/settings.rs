@@ -249,6 +249,8 @@ pub struct Settings {
     pub event_deliveries: u16,
     /// Pause between two looks of the cron scheduler for ticks that have come.
     pub cron_check_secs: u64,
+    /// Largest `limit` a search may ask for.
+    pub search_max_limit: usize,
     /// Key that seals secret actor configs at rest (`abaco up` makes one in `data_dir`);
     /// without one, secret configs are refused.
     pub configs_key: Option<Secret>,
@@ -323,6 +325,7 @@ impl Default for Settings {
             event_deliveries: 16,
             cron_check_secs: 30,
             configs_key: None,
+            search_max_limit: 1000,
         }
     }
 }

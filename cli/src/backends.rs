@@ -74,12 +74,15 @@ impl Backends {
     }
 
     /// The registration service.
-    pub fn registration(&self) -> RegistrationService {
+    pub fn registration(&self, settings: &Settings) -> RegistrationService {
         RegistrationService::new(
             self.access.clone(),
             self.mailboxes.clone(),
             self.fleet.clone(),
-            Limits::default(),
+            Limits {
+                search_max_limit: settings.search_max_limit.max(1),
+                ..Limits::default()
+            },
         )
     }
 

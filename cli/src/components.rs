@@ -98,7 +98,7 @@ pub async fn service(
     let mut endpoint = GrpcEndpoint::default();
     match which {
         Service::Registration => endpoint
-            .add(backends.registration().into_server(auth.clone()))
+            .add(backends.registration(settings).into_server(auth.clone()))
             .add(backends.sharing().into_server(auth.clone()))
             .add(backends.configs(settings).into_server(auth)),
         Service::Messages => endpoint.add(backends.messages().into_server(auth)),

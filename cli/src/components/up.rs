@@ -53,7 +53,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     info.addr = control.local_addr()?.to_string();
     let heartbeat = announce(&backends, &info, launcher.clone(), &stop).await?;
 
-    let registration = backends.registration().into_server(auth.clone());
+    let registration = backends.registration(&settings).into_server(auth.clone());
     let sharing = backends.sharing().into_server(auth.clone());
     let configs = backends.configs(&settings).into_server(auth.clone());
     let messages = backends.messages().into_server(auth.clone());

@@ -2,14 +2,14 @@
 
 use abaco::pb;
 use axum::extract::{
-    Path, State,
+    Path, RawQuery, State,
     rejection::{BytesRejection, PathRejection},
 };
 use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::view;
+use super::{search, view};
 use crate::{
     Gateway,
     envelope::Reply,
@@ -21,7 +21,20 @@ use crate::{
 type Body = Result<Bytes, BytesRejection>;
 type ActorPath = Result<Path<String>, PathRejection>;
 
-pub(super) async fn list(State(gw): State<Gateway>, caller: Caller) -> Result<Reply, ApiError> {
+pub(super) async fn list(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Reply, ApiError> {
+    if let Some(params) = search::search_params(query.as_deref())? {
+        let scope = search::Scope {
+            kind: "actors",
+            actor_id: String::new(),
+            execution_id: String::new(),
+            message: "Actors search completed successfully.",
+        };
+        return search::run(&gw, &caller, params, scope).await;
+    }
     let actors = gw
         .registration()
         .list_actors(caller.request(pb::ListActorsRequest {})?)

@@ -2,12 +2,12 @@
 
 use abaco::pb;
 use axum::{
-    extract::{Path, State, rejection::PathRejection},
+    extract::{Path, RawQuery, State, rejection::PathRejection},
     response::{IntoResponse, Response},
 };
 use http::header;
 
-use super::view;
+use super::{search, view};
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller};
 
 type ExecutionPath = Result<Path<(String, String)>, PathRejection>;
@@ -16,8 +16,18 @@ pub(super) async fn list(
     State(gw): State<Gateway>,
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Reply, ApiError> {
     let Path(actor_id) = path?;
+    if let Some(params) = search::search_params(query.as_deref())? {
+        let scope = search::Scope {
+            kind: "executions",
+            actor_id,
+            execution_id: String::new(),
+            message: "Executions search completed successfully.",
+        };
+        return search::run(&gw, &caller, params, scope).await;
+    }
     let summary = gw
         .registration()
         .list_executions(caller.request(pb::ListExecutionsRequest { actor_id })?)
@@ -73,8 +83,18 @@ pub(super) async fn logs(
     State(gw): State<Gateway>,
     caller: Caller,
     path: ExecutionPath,
+    RawQuery(query): RawQuery,
 ) -> Result<Reply, ApiError> {
     let Path((actor_id, execution_id)) = path?;
+    if let Some(params) = search::search_params(query.as_deref())? {
+        let scope = search::Scope {
+            kind: "logs",
+            actor_id,
+            execution_id,
+            message: "Log search completed successfully.",
+        };
+        return search::run(&gw, &caller, params, scope).await;
+    }
     let logs = gw
         .registration()
         .get_execution_logs(caller.request(pb::GetExecutionRequest {

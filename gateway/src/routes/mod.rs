@@ -5,7 +5,7 @@ use axum::{
     extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
-    routing::{MethodRouter, get},
+    routing::get,
 };
 use http::{StatusCode, header};
 
@@ -19,6 +19,7 @@ mod executions;
 mod messages;
 mod nonces;
 mod permissions;
+mod search;
 mod sharing;
 mod workers;
 
@@ -68,7 +69,7 @@ fn actor_routes() -> Router<Gateway> {
             get(permissions::get::<{ sharing::CONFIG }>)
                 .post(permissions::set::<{ sharing::CONFIG }>),
         )
-        .route("/actors/search/{kind}", not_yet("search"))
+        .route("/actors/search/{kind}", get(search::search))
         .route("/actors/admin", get(admin::all_actors))
         .route("/actors/admin/workers", get(admin::all_workers))
         .route("/actors/admin/executions", get(admin::all_executions))
@@ -125,20 +126,6 @@ fn actor_routes() -> Router<Gateway> {
         )
         // After the routes: it is installed on each route registered so far.
         .method_not_allowed_fallback(method_not_allowed)
-}
-
-/// A handler for a feature the gRPC services do not offer yet.
-fn later(feature: &'static str) -> impl Fn() -> std::future::Ready<ApiError> + Clone {
-    move || {
-        std::future::ready(ApiError::not_implemented(format!(
-            "{feature} is not implemented yet"
-        )))
-    }
-}
-
-/// A GET route for a feature the gRPC services do not offer yet.
-fn not_yet(feature: &'static str) -> MethodRouter<Gateway> {
-    get(later(feature))
 }
 
 async fn not_found() -> ApiError {

@@ -2,12 +2,12 @@
 
 use abaco::pb;
 use axum::extract::{
-    Path, State,
+    Path, RawQuery, State,
     rejection::{BytesRejection, PathRejection},
 };
 use bytes::Bytes;
 
-use super::view;
+use super::{search, view};
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
 
 type WorkerPath = Result<Path<(String, String)>, PathRejection>;
@@ -16,8 +16,18 @@ pub(super) async fn list(
     State(gw): State<Gateway>,
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Reply, ApiError> {
     let Path(actor_id) = path?;
+    if let Some(params) = search::search_params(query.as_deref())? {
+        let scope = search::Scope {
+            kind: "workers",
+            actor_id,
+            execution_id: String::new(),
+            message: "Workers search completed successfully.",
+        };
+        return search::run(&gw, &caller, params, scope).await;
+    }
     let workers = gw
         .admin()
         .list_workers(caller.request(pb::ActorRef { actor_id })?)

@@ -283,6 +283,21 @@ impl View {
     }
 
     /// A list of workers.
+    /// A page of search results with abaco's `_metadata`.
+    pub(crate) fn search_page(&self, m: &pb::SearchMetadata, items: Vec<Value>) -> Value {
+        let metadata = self
+            .obj()
+            .put("totalCount", m.total_count)
+            .put("recordsSkipped", m.records_skipped)
+            .put("recordLimit", m.record_limit)
+            .put("countReturned", m.count_returned)
+            .done();
+        self.obj()
+            .put("_metadata", metadata)
+            .put("search", Value::Array(items))
+            .done()
+    }
+
     pub(crate) fn workers(&self, workers: &[pb::Worker]) -> Value {
         Value::Array(workers.iter().map(|w| self.worker(w)).collect())
     }

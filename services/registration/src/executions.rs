@@ -87,6 +87,7 @@ impl RegistrationService {
         Ok(pb::ExecutionLogs {
             execution_id: execution.id,
             logs: String::from_utf8_lossy(&logs).into_owned(),
+            actor_id: actor.id,
         })
     }
 

@@ -10,6 +10,7 @@ mod cron_fields;
 mod executions;
 mod image_ref;
 pub mod rules;
+mod search;
 mod service;
 pub mod spec;
 

@@ -162,4 +162,11 @@ impl Registration for RegistrationService {
     ) -> Result<Response<pb::ActorState>, Status> {
         serve(request, async |caller, r| self.set_state(r, &caller).await).await
     }
+
+    async fn search(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        serve(request, async |caller, r| self.search(r, &caller).await).await
+    }
 }

@@ -18,6 +18,8 @@ pub struct Limits {
     pub max_log_ex: u32,
     /// Smallest `memLimit` in bytes Docker accepts.
     pub min_mem_limit: u64,
+    /// Largest `limit` of a search.
+    pub search_max_limit: usize,
 }
 
 impl Default for Limits {
@@ -28,6 +30,7 @@ impl Default for Limits {
             max_run_time: 7 * 24 * 3600,
             max_log_ex: 365 * 24 * 3600,
             min_mem_limit: 6 * 1024 * 1024,
+            search_max_limit: 1000,
         }
     }
 }
