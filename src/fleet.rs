@@ -3,8 +3,12 @@
 //! `services/spawner`. [`NoFleet`] runs no workers at all, for components that only keep records.
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 
 use crate::{error::Result, pb};
+
+/// Output of a run as it comes, until the run ends.
+pub type LogStream = BoxStream<'static, Result<String>>;
 
 /// Keeps workers in line with the actors' records.
 #[async_trait]
@@ -27,6 +31,10 @@ pub trait Fleet: Send + Sync + std::fmt::Debug + 'static {
 
     /// Ask the worker running `execution` to end it now; whether the worker had it.
     async fn force_quit(&self, execution: &pb::Execution) -> Result<bool>;
+
+    /// The output of the run of `execution` as it comes, from the worker running it; `None`
+    /// when no live worker has it.
+    async fn follow_logs(&self, execution: &pb::Execution) -> Result<Option<LogStream>>;
 }
 
 /// A fleet that starts nothing: actors stay SUBMITTED and messages wait in their mailboxes.
@@ -62,5 +70,9 @@ impl Fleet for NoFleet {
 
     async fn force_quit(&self, _execution: &pb::Execution) -> Result<bool> {
         Ok(false)
+    }
+
+    async fn follow_logs(&self, _execution: &pb::Execution) -> Result<Option<LogStream>> {
+        Ok(None)
     }
 }

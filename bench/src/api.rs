@@ -47,6 +47,12 @@ impl Api {
             .await
     }
 
+    /// `GET` of `path_and_query`; the envelope's result.
+    pub async fn get(&self, path_and_query: &str) -> Result<Value> {
+        self.call(self.http.get(format!("{}{path_and_query}", self.base)))
+            .await
+    }
+
     /// Registers an actor from a JSON spec; its id.
     pub async fn create_actor(&self, spec: &Value) -> Result<String> {
         let actor = self

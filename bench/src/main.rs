@@ -17,6 +17,7 @@ mod load;
 mod memory;
 mod platform;
 mod report;
+mod search;
 mod stats;
 
 use std::{path::PathBuf, time::Duration};
@@ -48,6 +49,8 @@ enum Command {
     Cold,
     /// Resident memory of an idle worker and of `abaco up` with many actors.
     Memory,
+    /// Search over many executions (distributed), against reading them from the store.
+    Search,
     /// Everything above.
     All,
 }
@@ -105,6 +108,12 @@ struct Options {
     /// Actors registered for the `abaco up` memory figure.
     #[arg(long, global = true, default_value_t = 100)]
     actors: usize,
+    /// Executions written for the search measurement.
+    #[arg(long, global = true, default_value_t = 100_000)]
+    search_records: usize,
+    /// Repetitions of each search.
+    #[arg(long, global = true, default_value_t = 5)]
+    search_runs: usize,
     /// Give up after this many seconds in all.
     #[arg(long, global = true, default_value_t = 900)]
     timeout_secs: u64,
@@ -125,6 +134,8 @@ pub struct Settings {
     exec_messages: usize,
     cold_runs: usize,
     actors: usize,
+    search_records: usize,
+    search_runs: usize,
 }
 
 impl Options {
@@ -156,6 +167,8 @@ impl Options {
             exec_messages: self.exec_messages,
             cold_runs: self.cold_runs,
             actors: self.actors,
+            search_records: self.search_records,
+            search_runs: self.search_runs,
         })
     }
 }
@@ -210,6 +223,10 @@ async fn measure(command: Command, settings: &Settings, topologies: &[Topology])
     if wants(Command::Memory) {
         let result = memory::run(settings).await;
         record("memory".to_string(), result);
+    }
+    if wants(Command::Search) {
+        let result = search::run(settings).await;
+        record("search".to_string(), result);
     }
     rows
 }

@@ -31,6 +31,16 @@ impl Caller {
         Ok(self.request_as(&self.identity, message))
     }
 
+    /// A gRPC request for a stream that lasts as long as it has to (a followed run): no
+    /// deadline.
+    pub(crate) fn streaming_request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        self.identity
+            .forward(request.metadata_mut(), self.internal_token.as_deref());
+        abaco::trace_context::inject_metadata(&tracing::Span::current(), request.metadata_mut());
+        request
+    }
+
     /// A gRPC request made for `identity` (the user a nonce turned out to stand for).
     pub(crate) fn request_as<T>(&self, identity: &Identity, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);

@@ -7,7 +7,7 @@ use axum::{
 };
 use http::header;
 
-use super::{search, view};
+use super::{follow, search, view};
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller};
 
 type ExecutionPath = Result<Path<(String, String)>, PathRejection>;
@@ -84,16 +84,25 @@ pub(super) async fn logs(
     caller: Caller,
     path: ExecutionPath,
     RawQuery(query): RawQuery,
-) -> Result<Reply, ApiError> {
+) -> Result<Response, ApiError> {
     let Path((actor_id, execution_id)) = path?;
-    if let Some(params) = search::search_params(query.as_deref())? {
+    let mut params = search::params(query.as_deref())?;
+    if let Some(at) = params.iter().position(|(key, _)| key == "follow") {
+        let (_, value) = params.remove(at);
+        if value.eq_ignore_ascii_case("true") {
+            return follow::logs(&gw, &caller, actor_id, execution_id).await;
+        }
+    }
+    if search::is_search(&params) {
         let scope = search::Scope {
             kind: "logs",
             actor_id,
             execution_id,
             message: "Log search completed successfully.",
         };
-        return search::run(&gw, &caller, params, scope).await;
+        return Ok(search::run(&gw, &caller, params, scope)
+            .await?
+            .into_response());
     }
     let logs = gw
         .registration()
@@ -106,7 +115,8 @@ pub(super) async fn logs(
     Ok(Reply::ok(
         "Logs retrieved successfully.",
         view(&gw, &caller).logs(&actor_id, &logs),
-    ))
+    )
+    .into_response())
 }
 
 /// The bytes the container wrote, as they are: no envelope on success (abaco does the same).

@@ -16,6 +16,7 @@ mod admin;
 mod aliases;
 mod configs;
 mod executions;
+mod follow;
 mod messages;
 mod nonces;
 mod permissions;

@@ -50,10 +50,14 @@ pub(super) fn search_params(
     query: Option<&str>,
 ) -> Result<Option<Vec<(String, String)>>, ApiError> {
     let params = params(query)?;
-    let searching = params
+    Ok(is_search(&params).then_some(params))
+}
+
+/// Whether these parameters of a list route ask for a search.
+pub(super) fn is_search(params: &[(String, String)]) -> bool {
+    params
         .iter()
-        .any(|(key, _)| key != "x-nonce" && !key.starts_with("_abaco"));
-    Ok(searching.then_some(params))
+        .any(|(key, _)| key != "x-nonce" && !key.starts_with("_abaco"))
 }
 
 pub(super) async fn run(

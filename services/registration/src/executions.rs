@@ -64,7 +64,11 @@ impl RegistrationService {
         Ok((actor, execution))
     }
 
-    async fn current(&self, actor_id: &str, execution_id: &str) -> Result<pb::Execution> {
+    pub(crate) async fn current(
+        &self,
+        actor_id: &str,
+        execution_id: &str,
+    ) -> Result<pb::Execution> {
         self.records()
             .get(Table::Executions, &child_key(actor_id, execution_id))
             .await?

@@ -8,6 +8,7 @@ mod actors;
 mod configs;
 mod cron_fields;
 mod executions;
+mod follow;
 mod image_ref;
 pub mod rules;
 mod search;

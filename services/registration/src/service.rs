@@ -169,4 +169,13 @@ impl Registration for RegistrationService {
     ) -> Result<Response<pb::SearchResponse>, Status> {
         serve(request, async |caller, r| self.search(r, &caller).await).await
     }
+
+    type FollowExecutionLogsStream = crate::follow::Follow;
+
+    async fn follow_execution_logs(
+        &self,
+        request: Request<pb::GetExecutionRequest>,
+    ) -> Result<Response<Self::FollowExecutionLogsStream>, Status> {
+        serve(request, async |caller, r| self.follow(r, &caller).await).await
+    }
 }

@@ -7,6 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use abaco::fleet::LogStream;
 use abaco::{
     AbacoError, Result,
     fleet::Fleet,
@@ -19,6 +20,7 @@ use abaco::{
 };
 use abaco_events::{Emitter, EventType};
 use async_trait::async_trait;
+use futures::StreamExt;
 
 use crate::{channels::Channels, registry::live_spawners};
 
@@ -336,6 +338,28 @@ impl Fleet for SpawnerFleet {
         {
             Ok(answer) => Ok(answer.into_inner().stopped),
             Err(status) if status.code() == tonic::Code::NotFound => Ok(false),
+            Err(status) => Err(status.into()),
+        }
+    }
+
+    async fn follow_logs(&self, execution: &pb::Execution) -> Result<Option<LogStream>> {
+        let key = child_key(&execution.actor_id, &execution.worker_id);
+        let worker: Option<pb::Worker> = self.records.get(Table::Workers, &key).await?;
+        let Some(worker) = worker.filter(|w| !w.control_addr.is_empty()) else {
+            return Ok(None);
+        };
+        let mut client = WorkerControlClient::new(self.channels.get(&worker.control_addr)?);
+        let request = self.channels.request(pb::FollowLogsRequest {
+            execution_id: execution.id.clone(),
+        });
+        match client.follow_logs(request).await {
+            Ok(answer) => Ok(Some(
+                answer
+                    .into_inner()
+                    .map(|chunk| chunk.map(|c| c.text).map_err(AbacoError::from))
+                    .boxed(),
+            )),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
             Err(status) => Err(status.into()),
         }
     }

@@ -1,35 +1,84 @@
-//! The gRPC `WorkerControl` service: status, force-quit and stop of one worker. Serving it
-//! (with reflection and health) is the process's job.
+//! The gRPC `WorkerControl` service: status, force-quit, stop, and the output of the current
+//! run as it comes. Serving it (with reflection and health) is the process's job.
+
+use std::pin::Pin;
 
 use abaco::pb::{
-    ForceQuitRequest, ForceQuitResponse, StopRequest, StopResponse, WorkerStatusRequest,
-    WorkerStatusResponse,
+    FollowLogsRequest, ForceQuitRequest, ForceQuitResponse, LogChunk, StopRequest, StopResponse,
+    WorkerStatusRequest, WorkerStatusResponse,
     worker_control_server::{WorkerControl, WorkerControlServer},
 };
+use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use crate::handle::WorkerHandle;
+use crate::{container::DockerRunner, handle::WorkerHandle};
 
-/// `WorkerControl` over a worker's handle.
+/// `WorkerControl` over a worker's handle and its Docker engine.
 #[derive(Debug, Clone)]
 pub struct WorkerControlService {
     handle: WorkerHandle,
+    runner: DockerRunner,
+    log_cap: usize,
 }
 
 impl WorkerControlService {
-    /// The service over `handle`, unwrapped (for callers that build their own server).
-    pub fn new(handle: WorkerHandle) -> Self {
-        Self { handle }
+    /// The service over `handle`, unwrapped (for callers that build their own server); a
+    /// followed run's output comes from `runner`, at most `log_cap` bytes.
+    pub fn new(handle: WorkerHandle, runner: DockerRunner, log_cap: usize) -> Self {
+        Self {
+            handle,
+            runner,
+            log_cap,
+        }
     }
 }
 
 /// The service, ready to add to a tonic server.
-pub fn control_service(handle: WorkerHandle) -> WorkerControlServer<WorkerControlService> {
-    WorkerControlServer::new(WorkerControlService::new(handle))
+pub fn control_service(
+    handle: WorkerHandle,
+    runner: DockerRunner,
+    log_cap: usize,
+) -> WorkerControlServer<WorkerControlService> {
+    WorkerControlServer::new(WorkerControlService::new(handle, runner, log_cap))
 }
 
 #[tonic::async_trait]
 impl WorkerControl for WorkerControlService {
+    type FollowLogsStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
+
+    async fn follow_logs(
+        &self,
+        request: Request<FollowLogsRequest>,
+    ) -> Result<Response<Self::FollowLogsStream>, Status> {
+        let execution_id = request.into_inner().execution_id;
+        let not_here = || {
+            Status::not_found(format!(
+                "execution {execution_id} is not running on worker {}",
+                self.handle.worker_id()
+            ))
+        };
+        if self.handle.current_execution().as_deref() != Some(execution_id.as_str()) {
+            return Err(not_here());
+        }
+        let stream = self
+            .runner
+            .follow_logs(&execution_id, self.log_cap)
+            .await
+            .map_err(|error| Status::unavailable(error.to_string()))?
+            .ok_or_else(not_here)?;
+        Ok(Response::new(
+            stream
+                .map(|text| {
+                    text.map(|text| LogChunk {
+                        text,
+                        ..LogChunk::default()
+                    })
+                    .map_err(Status::from)
+                })
+                .boxed(),
+        ))
+    }
+
     async fn status(
         &self,
         _request: Request<WorkerStatusRequest>,

@@ -119,12 +119,19 @@ async fn host_worker(
         })
         .await?;
 
-    let ctx = WorkerContext::new(records.clone(), mailboxes, runner, worker.clone(), settings);
+    let log_cap = settings.log_cap;
+    let ctx = WorkerContext::new(
+        records.clone(),
+        mailboxes,
+        runner.clone(),
+        worker.clone(),
+        settings,
+    );
     let handle = ctx.handle();
     let done = CancellationToken::new();
     let mut endpoint = GrpcEndpoint::default();
     endpoint.add(InternalOnly::new(
-        control_service(handle.clone()),
+        control_service(handle.clone(), runner, log_cap),
         host.internal_token.clone(),
     ));
     let serving = tokio::spawn(endpoint.serve(listener, done.clone().cancelled_owned()));

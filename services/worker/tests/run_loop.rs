@@ -561,7 +561,7 @@ async fn a_deleted_actor_stops_the_worker_and_keeps_the_message() {
 async fn control_reports_force_quits_and_stops() {
     let h = Harness::new("sample-sleep", |_| {}).await;
     let (handle, task, _shutdown) = h.start().await;
-    let control = service(&handle);
+    let control = service(&handle).await;
     let id = h.send(b"", "str", &[]).await;
 
     tokio::time::timeout(LIMIT, async {
@@ -649,7 +649,7 @@ async fn a_forced_stop_ends_the_current_run_and_the_worker() {
 }
 
 /// The tonic server wraps the service; tests call the trait methods on the inner value.
-fn service(handle: &WorkerHandle) -> WorkerControlService {
-    let _server = control_service(handle.clone());
-    WorkerControlService::new(handle.clone())
+async fn service(handle: &WorkerHandle) -> WorkerControlService {
+    let _server = control_service(handle.clone(), runner().await, 1024);
+    WorkerControlService::new(handle.clone(), runner().await, 1024)
 }

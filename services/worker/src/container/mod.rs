@@ -3,6 +3,7 @@
 //! Every run gets its own host directory with the results socket and, for binary messages,
 //! the FIFO (see [`io`]). The container is always removed at the end, on error paths too.
 
+mod follow;
 mod io;
 mod logs;
 mod orphans;
