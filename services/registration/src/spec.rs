@@ -239,9 +239,10 @@ pub fn validate(actor: &pb::Actor, limits: &Limits) -> Result<()> {
     if actor.max_cpus != NO_LIMIT && actor.max_cpus > 1024 * 1_000_000_000 {
         return invalid("maxCpus must be at most 1024000000000 nanoCPUs (1024 CPUs)".into());
     }
-    if !["", "none", "function"].contains(&actor.r#type.as_str()) {
+    // abaco's docs name none, bin and json; its clients send function too.
+    if !["", "none", "function", "bin", "json"].contains(&actor.r#type.as_str()) {
         return invalid(format!(
-            "type must be none or function, not {:?}",
+            "type must be none, function, bin or json, not {:?}",
             actor.r#type
         ));
     }
