@@ -162,6 +162,19 @@ impl Registration for Fake {
     async fn set_state(&self, _: tonic::Request<pb::SetStateRequest>) -> Answer<pb::ActorState> {
         fake_error()
     }
+
+    async fn search(&self, _: tonic::Request<pb::SearchRequest>) -> Answer<pb::SearchResponse> {
+        fake_error()
+    }
+
+    type FollowExecutionLogsStream = tokio_stream::Empty<Result<pb::LogChunk, Status>>;
+
+    async fn follow_execution_logs(
+        &self,
+        _: tonic::Request<pb::GetExecutionRequest>,
+    ) -> Answer<Self::FollowExecutionLogsStream> {
+        fake_error()
+    }
 }
 
 #[tonic::async_trait]
