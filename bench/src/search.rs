@@ -114,7 +114,7 @@ pub async fn run(settings: &Settings) -> Result<Vec<Row>> {
 
 /// The `n`th made-up execution: statuses, exit codes, run times and times spread out.
 fn synthetic(actor: &str, n: usize) -> pb::Execution {
-    let error = n % 10 == 0;
+    let error = n.is_multiple_of(10);
     let at = chrono::DateTime::from_timestamp(1_767_225_600 + (n as i64) * 2, 0)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -140,7 +140,7 @@ fn synthetic(actor: &str, n: usize) -> pb::Execution {
             r#"{{"Status":"exited","ExitCode":{},"OOMKilled":{error}}}"#,
             n % 7
         ),
-        status_message: if error && n % 20 == 0 {
+        status_message: if error && n.is_multiple_of(20) {
             "ran out of memory: oom".into()
         } else {
             String::new()

@@ -132,6 +132,7 @@ mod tests {
         api_server: "http://localhost:8000",
         state_json: "{}",
         access_token: None,
+        actor_configs: r#"{"db":"x"}"#,
     };
 
     fn get<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -149,6 +150,7 @@ mod tests {
         assert_eq!(get(&env, "_abaco_Content_Type"), Some("str"));
         assert_eq!(get(&env, "_abaco_username"), Some("alice"));
         assert_eq!(get(&env, "_abaco_actor_revision"), Some("2"));
+        assert_eq!(get(&env, "_actor_configs"), Some(r#"{"db":"x"}"#));
         assert_eq!(get(&env, "_abaco_actor_dbid"), Some("0actor"));
         // Not made by the platform here, so not there at all, whatever the caller sent.
         assert_eq!(get(&env, "_abaco_access_token"), None);
