@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use abaco::pb::{self, registration_client::RegistrationClient};
 use abaco_tests::{
     Platform, on_both_backends,
-    steps::{finished, logs_of, register, running, send},
+    steps::{eventually, finished, logs_of, register, running, send, workers},
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -110,6 +110,16 @@ async fn grpc_streams_a_run_and_a_finished_one(platform: Platform) {
     let actor = register(api, json!({"image": "abaco/sample-sleep"})).await;
     let execution = send(api, &actor, "", "str", b"2".to_vec()).await;
     running(api, &actor, &execution, LIMIT).await;
+    // The worker record names the container of the run in progress (abaco's `cid`).
+    let prefix = format!("abaco-{execution}-");
+    eventually(LIMIT, "the worker to show its run's container", || async {
+        workers(api, &actor)
+            .await
+            .iter()
+            .any(|w| w["cid"].as_str().unwrap_or_default().starts_with(&prefix))
+            .then_some(())
+    })
+    .await;
     let mut client =
         RegistrationClient::connect(format!("http://{}", platform.service_addr("registration")))
             .await

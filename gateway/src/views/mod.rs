@@ -258,6 +258,7 @@ impl View {
             .put("image", w.image.as_str())
             .put("tenant", w.tenant.as_str())
             .put("hostId", w.host_id.as_str())
+            .put("cid", w.cid.as_str())
             .put("createTime", time(&w.create_time))
             .put("lastExecutionTime", time(&w.last_execution_time))
             .put("lastHealthCheckTime", time(&w.last_health_check_time))

@@ -12,8 +12,8 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::{DockerRunner, LABEL_EXECUTION};
 
-/// How long to look for a container that is still being created (the run was claimed, its
-/// container not yet made).
+/// How long to look for a container that is still being made or started (the run was
+/// claimed, its container not yet running).
 const FIND_FOR: Duration = Duration::from_secs(10);
 
 impl DockerRunner {
@@ -63,6 +63,8 @@ impl DockerRunner {
         Ok(Some(ReceiverStream::new(rx).boxed()))
     }
 
+    /// The container running `execution_id`, once it has started: Docker's log stream of a
+    /// container that is only created ends at once, empty.
     async fn container_of(&self, execution_id: &str) -> Result<Option<String>, super::RunError> {
         let label = format!("{LABEL_EXECUTION}={execution_id}");
         let filters = HashMap::from([("label", vec![label.as_str()])]);
@@ -75,6 +77,12 @@ impl DockerRunner {
             .list_containers(Some(options))
             .await?
             .into_iter()
+            .filter(|container| {
+                !matches!(
+                    container.state,
+                    Some(bollard::models::ContainerSummaryStateEnum::CREATED) | None
+                )
+            })
             .find_map(|container| container.id))
     }
 }

@@ -18,8 +18,8 @@ use bollard::{
     errors::Error as DockerError,
     models::ContainerCreateBody,
     query_parameters::{
-        KillContainerOptions, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-        StatsOptionsBuilder,
+        CreateContainerOptionsBuilder, KillContainerOptions, LogsOptionsBuilder,
+        RemoveContainerOptionsBuilder, StatsOptionsBuilder,
     },
 };
 use bytes::Bytes;
@@ -56,6 +56,8 @@ const STATS_RETRY: Duration = Duration::from_secs(1);
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunSpec {
+    /// The container's name; Docker makes one up without it.
+    pub name: Option<String>,
     /// Image reference; it must already be on the host (see [`DockerRunner::pull`]).
     pub image: String,
     /// Environment variables, in order; a later duplicate wins.
@@ -231,7 +233,11 @@ impl DockerRunner {
             host_config: Some(host_config),
             ..Default::default()
         };
-        match self.docker.create_container(None, body).await {
+        let options = spec
+            .name
+            .as_deref()
+            .map(|name| CreateContainerOptionsBuilder::default().name(name).build());
+        match self.docker.create_container(options, body).await {
             Ok(created) => Ok(created.id),
             Err(DockerError::DockerResponseServerError {
                 status_code: 404,

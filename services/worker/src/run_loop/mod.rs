@@ -179,13 +179,21 @@ pub async fn run_worker(
     shutdown: CancellationToken,
 ) -> Result<(), WorkerError> {
     let handle = ctx.handle();
-    records::set_worker_status(&ctx.records, handle.snapshot(), WorkerStatus::Ready, None).await;
+    records::set_worker_status(
+        &ctx.records,
+        handle.snapshot(),
+        WorkerStatus::Ready,
+        None,
+        "",
+    )
+    .await;
     let result = consume(&ctx, &shutdown).await;
     records::set_worker_status(
         &ctx.records,
         handle.snapshot(),
         WorkerStatus::ShuttingDown,
         None,
+        "",
     )
     .await;
     result
@@ -323,14 +331,15 @@ async fn execute(
     announce::started(ctx, &actor, &execution);
     // From the moment the record says RUNNING, a force-quit must find this run.
     let cancel = ctx.handle.begin(&execution.id);
+    let spec = run_spec(ctx, &actor, &message).await;
     records::set_worker_status(
         &ctx.records,
         ctx.handle.snapshot(),
         WorkerStatus::Busy,
         None,
+        spec.name.as_deref().unwrap_or_default(),
     )
     .await;
-    let spec = run_spec(ctx, &actor, &message).await;
     let outcome = ctx.runner.run(spec, cancel).await;
     ctx.handle.end();
 
@@ -340,6 +349,7 @@ async fn execute(
         ctx.handle.snapshot(),
         WorkerStatus::Ready,
         Some(time::now()),
+        "",
     )
     .await;
     let ended = match recorded {

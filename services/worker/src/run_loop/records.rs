@@ -148,18 +148,21 @@ pub async fn finish(
     .await
 }
 
-/// Sets the worker's status (and last execution time, when given). Best effort: the worker
-/// record is bookkeeping, a failure to write it must not fail a run, so it is logged.
+/// Sets the worker's status, the container of the run in progress (`""`: none) and, when
+/// given, the last execution time. Best effort: the worker record is bookkeeping, a failure
+/// to write it must not fail a run, so it is logged.
 pub async fn set_worker_status(
     records: &Records,
     snapshot: &pb::Worker,
     status: WorkerStatus,
     last_execution_time: Option<String>,
+    container: &str,
 ) {
     let key = child_key(&snapshot.actor_id, &snapshot.id);
     let updated = records
         .update(Table::Workers, &key, |worker: &mut pb::Worker| {
             worker.set_status(status);
+            container.clone_into(&mut worker.cid);
             if let Some(at) = &last_execution_time {
                 worker.last_execution_time = at.clone();
             }

@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use abaco::{limits, pb, store::Table};
+use abaco::{ids, limits, pb, store::Table};
 use bytes::Bytes;
 
 use super::{RunContext, WorkerContext, env};
@@ -49,6 +49,9 @@ pub(super) async fn run_spec(
     );
     let nonzero = |v: u64| (v > 0).then_some(v);
     RunSpec {
+        // Known before the container exists, so the worker record can show it (`cid`) from
+        // the start of the run.
+        name: Some(format!("abaco-{}-{}", message.execution_id, ids::new_id())),
         image: actor.image.clone(),
         env,
         labels: HashMap::from([
