@@ -247,6 +247,9 @@ pub struct Settings {
     pub event_retry_max_secs: u64,
     /// Events one deliverer delivers at once.
     pub event_deliveries: u16,
+    /// Whether webhooks may point at loopback, private and link-local addresses (the
+    /// platform's own network).
+    pub webhook_private_addresses: bool,
     /// Pause between two looks of the cron scheduler for ticks that have come.
     pub cron_check_secs: u64,
     /// Largest `limit` a search may ask for.
@@ -323,6 +326,7 @@ impl Default for Settings {
             event_retry_min_ms: 1000,
             event_retry_max_secs: 60,
             event_deliveries: 16,
+            webhook_private_addresses: false,
             cron_check_secs: 30,
             configs_key: None,
             search_max_limit: 1000,

@@ -204,6 +204,7 @@ impl Backends {
                 backoff_max: Duration::from_secs(settings.event_retry_max_secs),
                 webhook_secret: settings.webhook_secret.clone(),
                 concurrency: settings.event_deliveries,
+                webhook_private_addresses: settings.webhook_private_addresses,
             },
         )
         .context("event delivery")

@@ -20,6 +20,12 @@ on_both_backends!(start = with_events;
     an_event_in_flight_survives_a_crash_of_its_deliverer,
 );
 
+mod by_default {
+    abaco_tests::on_both_backends!(webhooks_cannot_reach_the_platforms_own_network);
+
+    use super::*;
+}
+
 const LIMIT: Duration = Duration::from_secs(60);
 const SECRET: &str = "hook-secret";
 
@@ -30,6 +36,8 @@ async fn with_events(kind: BackendKind) -> Platform {
             ("ABACO_WEBHOOK_SECRET", SECRET),
             ("ABACO_EVENT_RETRY_MIN_MS", "100"),
             ("ABACO_EVENT_RETRY_MAX_SECS", "1"),
+            // The receiver is on loopback.
+            ("ABACO_WEBHOOK_PRIVATE_ADDRESSES", "true"),
         ],
     )
     .await
@@ -241,4 +249,26 @@ async fn an_event_in_flight_survives_a_crash_of_its_deliverer(mut platform: Plat
     )
     .await;
     assert_eq!(again.body["status"], "COMPLETE");
+}
+
+/// Out of the box a webhook cannot point into the platform's own network.
+async fn webhooks_cannot_reach_the_platforms_own_network(platform: Platform) {
+    let receiver = Receiver::start(0).await;
+    let actor = register(
+        &platform.api,
+        json!({"image": "abaco/sample-echo", "webhook": receiver.url()}),
+    )
+    .await;
+    let execution = send(&platform.api, &actor, "", "str", b"hi".to_vec()).await;
+    finished(&platform.api, &actor, &execution, LIMIT).await;
+    eventually(LIMIT, "the refusal in the log", || async {
+        platform
+            .log_tail(400)
+            .contains("webhook_private_addresses")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(receiver.arrivals(), 0);
+    // The URL's path stays out of the log.
+    assert!(!platform.log_tail(400).contains("/hook"));
 }

@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    address::shown,
     event::{Envelope, OUTBOX},
     link::{LinkError, Links},
     webhook::Webhooks,
@@ -31,6 +32,8 @@ pub struct DeliverySettings {
     pub webhook_secret: Option<Secret>,
     /// Events delivered at once.
     pub concurrency: u16,
+    /// Whether webhooks may point at loopback, private and link-local addresses.
+    pub webhook_private_addresses: bool,
 }
 
 impl Default for DeliverySettings {
@@ -42,6 +45,7 @@ impl Default for DeliverySettings {
             backoff_max: Duration::from_secs(60),
             webhook_secret: None,
             concurrency: 16,
+            webhook_private_addresses: false,
         }
     }
 }
@@ -161,10 +165,10 @@ impl Deliverer {
         if !envelope.webhook.is_empty() {
             match self.webhooks.deliver(envelope).await {
                 Ok(attempts) => {
-                    tracing::info!(event = %envelope.id, event_type = event, webhook = %envelope.webhook, attempts, "event posted to webhook");
+                    tracing::info!(event = %envelope.id, event_type = event, webhook = %shown(&envelope.webhook), attempts, "event posted to webhook");
                 }
                 Err(reason) => {
-                    tracing::error!(event = %envelope.id, event_type = event, actor = %envelope.actor_id, webhook = %envelope.webhook, %reason, attempts = self.settings.webhook_attempts, "webhook did not take the event; dropped");
+                    tracing::error!(event = %envelope.id, event_type = event, actor = %envelope.actor_id, webhook = %shown(&envelope.webhook), %reason, attempts = self.settings.webhook_attempts, "webhook did not take the event; dropped");
                 }
             }
         }

@@ -10,6 +10,7 @@
 //! event id (`X-Abaco-Event-Id`), and a link gets one execution per event however often the
 //! event is delivered.
 
+mod address;
 mod deliverer;
 mod emitter;
 mod event;

@@ -9,7 +9,11 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::{deliverer::DeliverySettings, event::Envelope};
+use crate::{
+    address::{PublicOnly, is_public, shown},
+    deliverer::DeliverySettings,
+    event::Envelope,
+};
 
 /// Header with `sha256=<hex HMAC-SHA256 of the body>` under the webhook secret, for
 /// receivers to check that a POST came from this platform unaltered.
@@ -51,11 +55,16 @@ pub(crate) struct Webhooks {
     client: reqwest::Client,
     secret: Option<Secret>,
     backoff: ExponentialBuilder,
+    private_addresses: bool,
 }
 
 impl Webhooks {
     pub(crate) fn new(settings: &DeliverySettings) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder();
+        if !settings.webhook_private_addresses {
+            client = client.dns_resolver(std::sync::Arc::new(PublicOnly));
+        }
+        let client = client
             .timeout(settings.webhook_timeout)
             .connect_timeout(settings.webhook_timeout)
             .user_agent(concat!("abaco/", env!("CARGO_PKG_VERSION")))
@@ -72,6 +81,7 @@ impl Webhooks {
             client,
             secret: settings.webhook_secret.clone(),
             backoff,
+            private_addresses: settings.webhook_private_addresses,
         })
     }
 
@@ -87,13 +97,27 @@ impl Webhooks {
         .retry(self.backoff)
         .when(|error| matches!(error, PostError::Transient(_)))
         .notify(|error, pause: Duration| {
-            tracing::info!(event = %envelope.id, webhook = %envelope.webhook, %error, ?pause, "webhook failed; trying again");
+            tracing::info!(event = %envelope.id, webhook = %shown(&envelope.webhook), %error, ?pause, "webhook failed; trying again");
         })
         .await;
         posted.map(|()| attempts).map_err(|error| error.to_string())
     }
 
     async fn post(&self, envelope: &Envelope, body: &[u8]) -> Result<(), PostError> {
+        // An address written out in the URL is not resolved, so the resolver cannot check it.
+        let literal =
+            reqwest::Url::parse(&envelope.webhook)
+                .ok()
+                .and_then(|url| match url.host() {
+                    Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+                    Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+                    _ => None,
+                });
+        if let Some(ip) = literal.filter(|ip| !self.private_addresses && !is_public(*ip)) {
+            return Err(PostError::Refused(format!(
+                "{ip} is not a public address, and webhooks to private ones are off (webhook_private_addresses)"
+            )));
+        }
         let mut request = self
             .client
             .post(&envelope.webhook)
