@@ -11,6 +11,8 @@ export ABACO_TEST_AMQP_URL="${ABACO_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:
 if [ -f samples/build.sh ]; then
   bash samples/build.sh
 fi
+# The base image of the compose test, from Debian's mirror (no registry here); kept if present.
+bash compose/images.sh
 cargo build -p abaco-cli
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
