@@ -80,7 +80,17 @@ impl GrpcEndpoint {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
+        let measured = self.names.iter().map(|name| (*name).to_string()).chain(
+            [
+                "grpc.health.v1.Health",
+                "grpc.reflection.v1.ServerReflection",
+                "grpc.reflection.v1alpha.ServerReflection",
+            ]
+            .map(String::from),
+        );
         Server::builder()
+            // Counts and times every call by method.
+            .layer(crate::metrics::GrpcMetricsLayer::new(measured))
             // One span per call, named by its path, a child of the caller's span when the call
             // carries a W3C trace context.
             .layer(

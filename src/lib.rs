@@ -3,13 +3,16 @@
 //! mailbox backends sit. Components live in `services/*` and `gateway/`; they meet here.
 
 pub mod error;
+pub mod execution_index;
 pub mod fleet;
 pub mod grpc_server;
 pub mod identity;
 pub mod ids;
 pub mod limits;
 pub mod mailbox;
+pub mod metrics;
 pub mod names;
+pub mod paging;
 pub mod pb;
 pub mod records;
 pub mod secret;

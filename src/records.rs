@@ -16,6 +16,14 @@ use crate::{
 /// How often an update retries after losing a compare-and-set race before giving up.
 const MAX_CAS_ATTEMPTS: usize = 64;
 
+/// A lease held: its key and the token that tells this holder from the next.
+#[derive(Debug, Clone)]
+#[must_use = "a lease is given back with Records::release_lease, or runs out"]
+pub struct Lease {
+    key: String,
+    token: Bytes,
+}
+
 /// The records of the platform, over any [`Store`].
 #[derive(Debug, Clone)]
 pub struct Records {
@@ -36,7 +44,7 @@ pub fn child_key(actor_id: &str, id: &str) -> String {
     format!("{actor_id}/{id}")
 }
 
-fn decode<M: Message + Default>(table: Table, key: &str, bytes: &[u8]) -> Result<M> {
+pub(crate) fn decode<M: Message + Default>(table: Table, key: &str, bytes: &[u8]) -> Result<M> {
     M::decode(bytes)
         .map_err(|e| AbacoError::internal(format!("corrupt {} {key}: {e}", table.name())))
 }
@@ -76,15 +84,15 @@ impl Records {
     }
 
     /// Writes a new record provided the record `guard_key` of `guard_table` exists, in one
-    /// step; the guard as it was, or `None` (nothing written) when it is missing. A conflict
-    /// if the key exists.
+    /// step with the record's index entries `also`; the guard as it was, or `None` (nothing
+    /// written) when it is missing. A conflict if the key exists.
     pub async fn insert_guarded<M: Message, G: Message + Default>(
         &self,
         table: Table,
         key: &str,
         record: &M,
-        guard_table: Table,
-        guard_key: &str,
+        (guard_table, guard_key): (Table, &str),
+        also: &[(Table, String)],
     ) -> Result<Option<G>> {
         let guard = self
             .store
@@ -92,8 +100,8 @@ impl Records {
                 table,
                 key,
                 Bytes::from(record.encode_to_vec()),
-                guard_table,
-                guard_key,
+                (guard_table, guard_key),
+                also,
             )
             .await
             .map_err(|e| key_taken(table, key, e))?;
@@ -245,23 +253,61 @@ impl Records {
         }
     }
 
-    /// Takes the lease `key` for `ttl` unless someone holds it; whether it was taken.
-    pub async fn try_lease(&self, key: &str, ttl: Duration) -> Result<bool> {
+    /// The store's time, by which heartbeats are written and liveness is judged on every host.
+    pub async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>> {
+        Ok(self.store.now().await?)
+    }
+
+    /// Why the store could lose an acknowledged write on power failure, if it could.
+    pub async fn durability_risk(&self) -> Result<Option<String>> {
+        Ok(self.store.durability_risk().await?)
+    }
+
+    /// The store's time, formatted for a record (a heartbeat).
+    pub async fn now_stamp(&self) -> Result<String> {
+        Ok(crate::time::format(self.now().await?))
+    }
+
+    /// Takes the lease `key` for `ttl` unless someone holds it; the lease when taken.
+    pub async fn try_lease(&self, key: &str, ttl: Duration) -> Result<Option<Lease>> {
+        // A token of this holder's own: giving the lease back removes it only while it is
+        // still this holder's (its ttl may have run out and another taken it meanwhile).
+        let token = Bytes::from(crate::ids::new_id());
         match self
             .store
-            .put(Table::Leases, key, Bytes::new(), Expect::Absent, Some(ttl))
+            .put(Table::Leases, key, token.clone(), Expect::Absent, Some(ttl))
             .await
         {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
+            Ok(_) => Ok(Some(Lease {
+                key: key.to_string(),
+                token,
+            })),
+            Err(StoreError::Conflict) => Ok(None),
             Err(other) => Err(other.into()),
         }
     }
 
-    /// Gives a lease back before its ttl runs out.
-    pub async fn release_lease(&self, key: &str) -> Result<()> {
-        self.store.delete(Table::Leases, key).await?;
-        Ok(())
+    /// Removes the record at `key` only while it is exactly `record` (nobody wrote it since);
+    /// whether it did.
+    pub async fn delete_if_unchanged<M: Message>(
+        &self,
+        table: Table,
+        key: &str,
+        record: &M,
+    ) -> Result<bool> {
+        Ok(self
+            .store
+            .delete_if_value(table, key, &record.encode_to_vec(), &[])
+            .await?)
+    }
+
+    /// Gives `lease` back before its ttl runs out, unless it ran out and is another's now;
+    /// whether it was still held.
+    pub async fn release_lease(&self, lease: Lease) -> Result<bool> {
+        Ok(self
+            .store
+            .delete_if_value(Table::Leases, &lease.key, &lease.token, &[])
+            .await?)
     }
 
     /// Removes an actor and everything that belongs to it.
@@ -273,6 +319,9 @@ impl Records {
             Table::Results,
             Table::Workers,
             Table::Nonces,
+            Table::DeadLetters,
+            Table::ExecutionOrder,
+            Table::OpenExecutions,
         ] {
             self.store.delete_prefix(table, &prefix).await?;
         }
@@ -308,5 +357,7 @@ fn table_kind(table: Table) -> &'static str {
         Table::Nonces => "nonce",
         Table::Configs => "config",
         Table::ConfigIndex => "config index",
+        Table::DeadLetters => "dead letter",
+        Table::ExecutionOrder | Table::OpenExecutions => "execution index entry",
     }
 }

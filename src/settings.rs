@@ -3,6 +3,9 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
 
+/// The queue of an actor that names none, and the one a spawner serves unless told.
+pub const DEFAULT_QUEUE: &str = "default";
+
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
@@ -98,6 +101,18 @@ pub enum GatewayMessages {
     InProcess,
 }
 
+/// What a distributed component does at start when the store could lose acknowledged writes
+/// (Redis without `appendfsync always`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreDurability {
+    /// Logs a warning saying what could be lost, and starts.
+    #[default]
+    Warn,
+    /// Refuses to start.
+    Require,
+}
+
 /// Case of field names in REST answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -172,6 +187,12 @@ pub struct Settings {
     pub admin_url: Option<String>,
     /// Whether `abaco gateway` calls the messages service at `messages_url` or hosts one.
     pub gateway_messages: GatewayMessages,
+    /// `warn` (default) or `require`: whether a distributed component starts on a Redis that
+    /// could lose accepted messages on power failure (see the README on delivery).
+    pub store_durability: StoreDurability,
+    /// Seconds a component keeps trying to reach Redis and RabbitMQ at start before it gives
+    /// up (0: one try).
+    pub startup_timeout_secs: u64,
     /// Field-name case of REST answers.
     pub case: Case,
     /// Largest accepted REST request body, in bytes.
@@ -193,18 +214,54 @@ pub struct Settings {
     pub api_version: String,
     /// OTLP endpoint for traces; none exports nothing.
     pub otlp_endpoint: Option<String>,
+    /// Where a component serves its Prometheus metrics at `/metrics`, to anyone who reaches
+    /// it; none serves none. Worker processes never serve: they relay their samples to their
+    /// spawner, which serves them.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Seconds after which a gauge no one updates leaves the metrics (an actor's mailbox
+    /// depth once the actor is gone).
+    pub metrics_idle_secs: u64,
     /// Most workers one spawner runs at once.
     pub spawner_capacity: u32,
+    /// The queues (abaco's actor field `queue`) whose actors' workers this host's spawner
+    /// starts, e.g. `[gpu]` on a GPU host; an actor's workers start only on spawners serving
+    /// its queue.
+    pub spawner_queues: Vec<String>,
     /// Host name or address under which this host's spawner and workers are reached.
     pub advertise_host: String,
     /// Where per-run sockets and FIFOs are made; the Docker engine must see the same path.
     pub work_dir: Option<PathBuf>,
     /// Seconds a worker may sit idle before it is stopped (down to its actor's `minWorkers`).
     pub worker_idle_timeout_secs: u64,
-    /// Seconds without a heartbeat after which a worker counts as dead.
+    /// Seconds without a heartbeat after which a worker or spawner counts as dead (its run
+    /// may be taken over, it gets no new workers): the one liveness timeout, judged by the
+    /// store's clock so that hosts' clocks do not matter.
     pub worker_timeout_secs: u64,
     /// Longest run, in seconds, of an actor that sets no `maxRunTime`; 0 lets runs go on.
     pub default_max_run_time_secs: u64,
+    /// Seconds between two passes of the health checks (liveness, scaling, orphans).
+    pub health_interval_secs: u64,
+    /// Seconds between two sweeps of the health checks over the executions not yet ended
+    /// (stuck ones) and those due for retention.
+    pub health_sweep_secs: u64,
+    /// How many records a sweep reads from the store in one call.
+    pub sweep_batch: usize,
+    /// Executions in a page of a listing that names no `limit`.
+    pub list_page_size: usize,
+    /// The most executions one page of a listing may hold, whatever `limit` asks.
+    pub list_page_max: usize,
+    /// Seconds after its message came in before an execution that cannot finish on its own
+    /// is ended ERROR by the sweep.
+    pub stuck_after_secs: u64,
+    /// Seconds a finished execution (its record, logs and results) is kept after it ended;
+    /// 0 keeps them until their actor is deleted.
+    pub execution_retention_secs: u64,
+    /// Largest `maxRetries` an actor may set.
+    pub max_retries: u32,
+    /// Pause before a run's first retry, in milliseconds; doubled for each retry after.
+    pub retry_backoff_ms: u64,
+    /// Longest pause between two tries of a run, in seconds.
+    pub retry_backoff_max_secs: u64,
     /// Memory limit in bytes of runs of actors that set no `memLimit`.
     pub run_mem_limit: u64,
     /// CPUs of runs of actors that set no `maxCpus`.
@@ -290,6 +347,8 @@ impl Default for Settings {
             messages_url: None,
             admin_url: None,
             gateway_messages: GatewayMessages::Remote,
+            store_durability: StoreDurability::Warn,
+            startup_timeout_secs: 60,
             case: Case::Camel,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
@@ -299,12 +358,25 @@ impl Default for Settings {
             default_user: "anonymous".into(),
             api_version: concat!(env!("CARGO_PKG_VERSION")).into(),
             otlp_endpoint: None,
+            metrics_addr: None,
+            metrics_idle_secs: 600,
             spawner_capacity: 32,
+            spawner_queues: vec![DEFAULT_QUEUE.to_string()],
             advertise_host: "127.0.0.1".into(),
             work_dir: None,
             worker_idle_timeout_secs: 300,
             worker_timeout_secs: 10,
             default_max_run_time_secs: 24 * 3600,
+            health_interval_secs: 2,
+            health_sweep_secs: 60,
+            sweep_batch: 500,
+            list_page_size: 500,
+            list_page_max: 5000,
+            stuck_after_secs: 120,
+            execution_retention_secs: 0,
+            max_retries: 10,
+            retry_backoff_ms: 1000,
+            retry_backoff_max_secs: 60,
             run_mem_limit: 2 << 30,
             run_cpus: 1.0,
             run_pids_limit: 512,

@@ -40,11 +40,20 @@ pub enum Table {
     Configs,
     /// The configs of each actor (`ConfigNames`), by actor id.
     ConfigIndex,
+    /// Messages put aside instead of run (`DeadLetter`), by `{actor_id}/{execution_id}`.
+    DeadLetters,
+    /// An actor's executions in the order they were accepted: empty entries keyed
+    /// `{actor_id}/{accepted, ms since the epoch, 13 digits}/{execution_id}`, so that a page of
+    /// them and the retention purge never read more than they show or remove.
+    ExecutionOrder,
+    /// The executions not yet ended, empty entries by `{actor_id}/{execution_id}`: all the
+    /// stuck-execution sweep reads.
+    OpenExecutions,
 }
 
 impl Table {
     /// Every table, for backends that create them up front.
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 17] = [
         Table::Actors,
         Table::Executions,
         Table::Logs,
@@ -59,6 +68,9 @@ impl Table {
         Table::Nonces,
         Table::Configs,
         Table::ConfigIndex,
+        Table::DeadLetters,
+        Table::ExecutionOrder,
+        Table::OpenExecutions,
     ];
 
     /// The table's name in the backend.
@@ -78,6 +90,9 @@ impl Table {
             Table::Nonces => "nonces",
             Table::Configs => "configs",
             Table::ConfigIndex => "config_index",
+            Table::DeadLetters => "dead_letters",
+            Table::ExecutionOrder => "execution_order",
+            Table::OpenExecutions => "open_executions",
         }
     }
 }
@@ -100,6 +115,16 @@ pub enum Expect {
     Absent,
     /// Write only if the key exists at exactly this version.
     Version(u64),
+}
+
+/// One page of a [`Store::scan_page`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// The live entries of the page, in key order.
+    pub entries: Vec<(String, Versioned)>,
+    /// The last key the page passed over (live or not), when more may follow: the next page
+    /// starts after it.
+    pub next: Option<String>,
 }
 
 /// Why a store call failed.
@@ -134,18 +159,31 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `guard_table` exists, in one atomic step; the guard's value, or `None` (and nothing
     /// written) when there is no guard. `Conflict` when `key` is taken. One round trip
     /// where a read of the guard and a `put` would take two, and no write can outlive a
-    /// guard deleted in between.
+    /// guard deleted in between. The entries of `also` (index entries of the record) are
+    /// written empty in the same step, so that no record is ever missing from its indexes.
     async fn insert_guarded(
         &self,
         table: Table,
         key: &str,
         value: Bytes,
-        guard_table: Table,
-        guard_key: &str,
+        guard: (Table, &str),
+        also: &[(Table, String)],
     ) -> Result<Option<Versioned>, StoreError>;
 
     /// Removes `key`; whether it existed.
     async fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError>;
+
+    /// Removes `key` only while its bytes are `value`, with the entries of `also` (what
+    /// belongs to the record: its index entries, its logs), in one atomic step; whether it
+    /// did. A lease's holder gives it back this way, so that it never removes the next
+    /// holder's.
+    async fn delete_if_value(
+        &self,
+        table: Table,
+        key: &str,
+        value: &[u8],
+        also: &[(Table, String)],
+    ) -> Result<bool, StoreError>;
 
     /// Every live entry whose key starts with `prefix`, in key order.
     async fn scan(
@@ -154,6 +192,42 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         prefix: &str,
     ) -> Result<Vec<(String, Versioned)>, StoreError>;
 
+    /// At most `limit` keys whose key starts with `prefix`, after the key `after` (from the
+    /// first when `None`), passing over the first `skip` of them; the live ones with their
+    /// values. Reads only what it returns (and the entries it skips in the backend's index).
+    async fn scan_page(
+        &self,
+        table: Table,
+        prefix: &str,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Page, StoreError>;
+
+    /// How many keys start with `prefix`, without reading them. A backend that removes
+    /// expired entries lazily may count some of those.
+    async fn count_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError>;
+
+    /// The values at `keys`, in their order, in one round trip.
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Versioned>>, StoreError>;
+
     /// Removes every entry whose key starts with `prefix`; how many went.
     async fn delete_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError>;
+
+    /// The store's own time: the one clock every host's heartbeats are written and judged by,
+    /// so that hosts whose clocks disagree cannot take a live worker for dead (and run its
+    /// message twice). A store only one process opens may answer with that process's clock.
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+        Ok(chrono::Utc::now())
+    }
+
+    /// Why an acknowledged write could be lost on a power failure, if it could (a store that
+    /// syncs every commit to disk answers `None`).
+    async fn durability_risk(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }

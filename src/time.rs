@@ -29,6 +29,17 @@ pub fn older_than(stamp: &str, age: std::time::Duration) -> bool {
     Utc::now() - at > age
 }
 
+/// Whether the record time `stamp` lies more than `age` before `now` (the store's clock, see
+/// [`Records::now`](crate::records::Records::now)). An empty or unreadable stamp counts as
+/// old.
+pub fn older_than_at(stamp: &str, age: std::time::Duration, now: DateTime<Utc>) -> bool {
+    let Some(at) = parse(stamp) else {
+        return true;
+    };
+    let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+    now - at > age
+}
+
 /// Milliseconds since the Unix epoch, for expiry bookkeeping.
 pub fn now_millis() -> u64 {
     u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0)

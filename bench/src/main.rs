@@ -15,6 +15,7 @@ mod exec;
 mod ingest;
 mod load;
 mod memory;
+mod paging;
 mod platform;
 mod report;
 mod search;
@@ -51,6 +52,9 @@ enum Command {
     Memory,
     /// Search over many executions (distributed), against reading them from the store.
     Search,
+    /// A million executions of one actor: the first page, a sweep, Redis memory per
+    /// execution and after expiry (distributed). Not part of `all`: it takes minutes.
+    Paging,
     /// Everything above.
     All,
 }
@@ -114,6 +118,12 @@ struct Options {
     /// Repetitions of each search.
     #[arg(long, global = true, default_value_t = 5)]
     search_runs: usize,
+    /// Executions of the one actor of the paging measurement.
+    #[arg(long, global = true, default_value_t = 1_000_000)]
+    paging_records: usize,
+    /// Repetitions of each page read.
+    #[arg(long, global = true, default_value_t = 20)]
+    paging_runs: usize,
     /// Give up after this many seconds in all.
     #[arg(long, global = true, default_value_t = 900)]
     timeout_secs: u64,
@@ -136,6 +146,8 @@ pub struct Settings {
     actors: usize,
     search_records: usize,
     search_runs: usize,
+    paging_records: usize,
+    paging_runs: usize,
 }
 
 impl Options {
@@ -169,6 +181,8 @@ impl Options {
             actors: self.actors,
             search_records: self.search_records,
             search_runs: self.search_runs,
+            paging_records: self.paging_records,
+            paging_runs: self.paging_runs,
         })
     }
 }
@@ -227,6 +241,10 @@ async fn measure(command: Command, settings: &Settings, topologies: &[Topology])
     if wants(Command::Search) {
         let result = search::run(settings).await;
         record("search".to_string(), result);
+    }
+    if command == Command::Paging {
+        let result = paging::run(settings).await;
+        record("paging".to_string(), result);
     }
     rows
 }

@@ -38,20 +38,8 @@ const QUERIES: [(&str, &str); 4] = [
 
 /// Measures search over `settings.search_records` executions on the distributed backend.
 pub async fn run(settings: &Settings) -> Result<Vec<Row>> {
-    let platform = Platform::start(&settings.env, Topology::Distributed).await?;
+    let (platform, actor, records) = actor_with_store(settings, "bench-search").await?;
     let api = &platform.api;
-    let actor = api
-        .create_actor(&json!({"image": IMAGE, "name": "bench-search", "minWorkers": 0}))
-        .await?;
-    let store = abaco_store::open(&PlatformSettings {
-        backend: Backend::Distributed,
-        redis_url: settings.env.redis_url.clone(),
-        namespace: platform.namespace.clone(),
-        ..PlatformSettings::default()
-    })
-    .await
-    .context("opening the platform's store")?;
-    let records = Records::new(store);
     let total = settings.search_records;
     let started = Instant::now();
     futures::stream::iter(0..total)
@@ -112,8 +100,30 @@ pub async fn run(settings: &Settings) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// A distributed platform with one actor (no workers) named `name`, and the platform's store
+/// opened in this process, for writing records straight into it.
+pub(crate) async fn actor_with_store(
+    settings: &Settings,
+    name: &str,
+) -> Result<(Platform, String, Records)> {
+    let platform = Platform::start(&settings.env, Topology::Distributed).await?;
+    let actor = platform
+        .api
+        .create_actor(&json!({"image": IMAGE, "name": name, "minWorkers": 0}))
+        .await?;
+    let store = abaco_store::open(&PlatformSettings {
+        backend: Backend::Distributed,
+        redis_url: settings.env.redis_url.clone(),
+        namespace: platform.namespace.clone(),
+        ..PlatformSettings::default()
+    })
+    .await
+    .context("opening the platform's store")?;
+    Ok((platform, actor, Records::new(store)))
+}
+
 /// The `n`th made-up execution: statuses, exit codes, run times and times spread out.
-fn synthetic(actor: &str, n: usize) -> pb::Execution {
+pub(crate) fn synthetic(actor: &str, n: usize) -> pb::Execution {
     let error = n.is_multiple_of(10);
     let at = chrono::DateTime::from_timestamp(1_767_225_600 + (n as i64) * 2, 0)
         .unwrap_or_default()
@@ -146,5 +156,7 @@ fn synthetic(actor: &str, n: usize) -> pb::Execution {
             String::new()
         },
         container_id: String::new(),
+        queued: true,
+        ..Default::default()
     }
 }

@@ -6,9 +6,9 @@ use abaco::{
     fleet::Fleet,
     mailbox::Mailboxes,
     records::Records,
-    settings::{AuthMode, MountSettings, RunNetwork, Settings},
+    settings::{AuthMode, MountSettings, RunNetwork, Settings, StoreDurability},
 };
-use abaco_admin::AdminService;
+use abaco_admin::{AdminService, Pages};
 use abaco_auth::{Access, AccessTokenMinter, RolePolicy, Throttle, access_secret};
 use abaco_configs::ConfigKey;
 use abaco_cron::Scheduler;
@@ -38,15 +38,72 @@ pub struct Backends {
     pub events: Emitter,
 }
 
+/// `open` again, with backoff, until it succeeds or `startup_timeout_secs` have passed: a
+/// component started beside Redis and RabbitMQ (compose, systemd) waits for them instead of
+/// exiting and being restarted in a loop.
+async fn until_startup_timeout<T, E, F, Fut>(
+    settings: &Settings,
+    what: &str,
+    open: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    use backon::Retryable;
+    let policy = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(5))
+        .with_total_delay(Some(Duration::from_secs(settings.startup_timeout_secs)))
+        .without_max_times();
+    open.retry(policy)
+        .notify(|error, pause| {
+            tracing::warn!(%error, ?pause, "{what} not reachable yet; trying again");
+        })
+        .await
+}
+
 impl Backends {
     /// Opens the store and the mailboxes the settings name.
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let store = abaco_store::open(settings)
+        let backends = Self::open_for_worker(settings).await?;
+        backends.check_durability(settings).await?;
+        Ok(backends)
+    }
+
+    /// Says (or, with `store_durability = require`, refuses) when the store could lose
+    /// accepted messages. Workers skip it: their components have said it once per host.
+    async fn check_durability(&self, settings: &Settings) -> anyhow::Result<()> {
+        let risk = self
+            .records
+            .durability_risk()
+            .await
+            .context("reading the store's persistence settings")?;
+        let Some(risk) = risk else {
+            return Ok(());
+        };
+        const FIX: &str = "redis-cli CONFIG SET appendonly yes; redis-cli CONFIG SET appendfsync always (and the same in redis.conf)";
+        match settings.store_durability {
+            StoreDurability::Warn => {
+                tracing::warn!(%risk, fix = FIX, "accepted messages could be lost");
+                Ok(())
+            }
+            StoreDurability::Require => anyhow::bail!(
+                "store_durability = require, but {risk}; run: {FIX}, or set store_durability = warn"
+            ),
+        }
+    }
+
+    /// The backends, as a worker process opens them.
+    pub async fn open_for_worker(settings: &Settings) -> anyhow::Result<Self> {
+        let store = until_startup_timeout(settings, "the store", || abaco_store::open(settings))
             .await
             .context("opening the store")?;
-        let mailboxes = abaco_mailbox::open(settings)
-            .await
-            .context("opening the mailboxes")?;
+        let mailboxes =
+            until_startup_timeout(settings, "the mailboxes", || abaco_mailbox::open(settings))
+                .await
+                .context("opening the mailboxes")?;
         let records = Records::new(store);
         let instance = records
             .instance_id()
@@ -60,7 +117,8 @@ impl Backends {
             instance,
             fleet: Arc::new(
                 SpawnerFleet::new(records.clone(), settings.internal_token.clone())
-                    .with_events(events.clone()),
+                    .with_events(events.clone())
+                    .with_liveness_timeout(Duration::from_secs(settings.worker_timeout_secs)),
             ),
             events,
             access: Access::new(
@@ -81,6 +139,11 @@ impl Backends {
             self.fleet.clone(),
             Limits {
                 search_max_limit: settings.search_max_limit.max(1),
+                max_retries: settings.max_retries,
+                list_page_max: settings.list_page_max.max(1),
+                list_page_size: settings
+                    .list_page_size
+                    .clamp(1, settings.list_page_max.max(1)),
                 ..Limits::default()
             },
         )
@@ -106,8 +169,13 @@ impl Backends {
     }
 
     /// The admin service.
-    pub fn admin(&self) -> AdminService {
-        AdminService::new(self.access.clone(), self.fleet.clone())
+    pub fn admin(&self, settings: &Settings) -> AdminService {
+        AdminService::new(self.access.clone(), self.fleet.clone()).with_pages(Pages {
+            max: settings.list_page_max.max(1),
+            size: settings
+                .list_page_size
+                .clamp(1, settings.list_page_max.max(1)),
+        })
     }
 
     /// What workers on this host run with.
@@ -144,13 +212,16 @@ impl Backends {
                 run_user: settings.run_user.clone(),
                 mounts: tenant_mounts(settings)?,
                 configs_key: configs_key(settings),
+                liveness_timeout: Duration::from_secs(settings.worker_timeout_secs),
+                retry_backoff: Duration::from_millis(settings.retry_backoff_ms),
+                retry_backoff_max: Duration::from_secs(settings.retry_backoff_max_secs),
                 ..WorkerSettings::default()
             },
             host: HostSettings {
+                control_bind: std::net::SocketAddr::new(settings.grpc_addr.ip(), 0),
                 advertise_host: settings.advertise_host.clone(),
                 internal_token: settings.internal_token.clone(),
                 pull_timeout: Duration::from_secs(settings.image_pull_timeout_secs),
-                ..HostSettings::default()
             },
         })
     }
@@ -168,6 +239,12 @@ impl Backends {
                 idle_timeout: Duration::from_secs(settings.worker_idle_timeout_secs),
                 worker_timeout: Duration::from_secs(settings.worker_timeout_secs),
                 spawner_timeout: Duration::from_secs(settings.worker_timeout_secs),
+                interval: Duration::from_secs(settings.health_interval_secs.max(1)),
+                sweep_interval: Duration::from_secs(settings.health_sweep_secs),
+                sweep_batch: settings.sweep_batch.max(1),
+                stuck_after: Duration::from_secs(settings.stuck_after_secs),
+                retention: (settings.execution_retention_secs > 0)
+                    .then(|| Duration::from_secs(settings.execution_retention_secs)),
                 ..HealthSettings::default()
             },
         )

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 
 use abaco::{
     grpc_server::GrpcEndpoint,
+    records::child_key,
     settings::{AuthMode, Backend, GatewayMessages, Settings},
+    store::Table,
 };
 use abaco_auth::Authenticator;
 use anyhow::Context;
@@ -102,7 +104,7 @@ pub async fn service(
             .add(backends.sharing().into_server(auth.clone()))
             .add(backends.configs(settings).into_server(auth)),
         Service::Messages => endpoint.add(backends.messages().into_server(auth)),
-        Service::Admin => endpoint.add(backends.admin().into_server(auth)),
+        Service::Admin => endpoint.add(backends.admin(settings).into_server(auth)),
     };
     tracing::info!(grpc = %grpc.local_addr()?, service = ?which, "service is up");
     Ok(endpoint.serve(grpc, stop.cancelled_owned()).await?)
@@ -125,11 +127,43 @@ pub async fn worker(
         tenant.jwt_hs256_secret = None;
     }
     let settings = &settings;
-    let backends = Backends::open(settings).await?;
+    let backends = Backends::open_for_worker(settings).await?;
+    relay_metrics(&backends, settings, actor_id, worker_id).await;
     let host = backends.worker_host(settings, backends::docker().await?)?;
     host.run(actor_id, worker_id, stop)
         .await
         .with_context(|| format!("worker {worker_id} of actor {actor_id}"))
+}
+
+/// Sends what this worker process measures to its spawner, which serves it with its own
+/// metrics. Without a spawner to find (gone already), the worker runs unmeasured.
+async fn relay_metrics(backends: &Backends, settings: &Settings, actor_id: &str, worker_id: &str) {
+    let records = &backends.records;
+    let worker: Option<abaco::pb::Worker> = records
+        .get(Table::Workers, &child_key(actor_id, worker_id))
+        .await
+        .ok()
+        .flatten();
+    let spawner: Option<abaco::pb::SpawnerInfo> = match worker {
+        Some(worker) => records
+            .get(Table::Spawners, &worker.spawner_id)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    let Some(spawner) = spawner else {
+        tracing::warn!(
+            worker = worker_id,
+            "no spawner found; this worker's metrics are not relayed"
+        );
+        return;
+    };
+    if let Err(error) =
+        abaco_spawner::metrics_relay::install(&spawner.addr, settings.internal_token.clone())
+    {
+        tracing::warn!(%error, "this worker's metrics are not relayed");
+    }
 }
 
 /// `abaco health`: the health checks of the platform, with orphan removal on this host's

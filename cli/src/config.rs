@@ -37,8 +37,9 @@ pub struct Overrides {
     pub amqp_url: Option<String>,
 }
 
-/// Environment variables under the `ABACO_` prefix that are not settings.
-const NOT_SETTINGS: [&str; 3] = ["config", "log", "bin"];
+/// Environment variables under the `ABACO_` prefix that are not settings: the user verbs'
+/// (`ABACO_URL`, `ABACO_TOKEN`, `ABACO_USER`) among them, so one shell can hold both.
+const NOT_SETTINGS: [&str; 6] = ["config", "log", "bin", "url", "token", "user"];
 
 /// Loads the settings for this run.
 pub fn load(overrides: &Overrides) -> anyhow::Result<Settings> {
@@ -137,11 +138,65 @@ mod tests {
     }
 
     #[test]
+    fn the_user_verbs_variables_are_not_settings() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ABACO_URL", "http://127.0.0.1:8000");
+            jail.set_env("ABACO_TOKEN", "a.b.c");
+            jail.set_env("ABACO_USER", "ada");
+            load(&Overrides::default()).unwrap();
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_settings_are_refused_by_name() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("ABACO_HTTP_ADRR", "127.0.0.1:1");
             let error = load(&Overrides::default()).unwrap_err();
             assert!(format!("{error:#}").contains("http_adrr"), "{error:#}");
+            Ok(())
+        });
+    }
+
+    /// The `ABACO_*` settings compose/docker-compose.yml gives its services, with compose's
+    /// `${NAME:-default}` and `${NAME:?message}` replaced by a default or a stand-in secret.
+    fn compose_settings() -> Vec<(String, String)> {
+        let file = include_str!("../../compose/docker-compose.yml");
+        file.lines()
+            .filter_map(|line| {
+                let (name, value) = line.trim().split_once(':')?;
+                name.starts_with("ABACO_").then(|| {
+                    let value = value.trim();
+                    let value = match value.strip_prefix("${") {
+                        Some(reference) => reference
+                            .split_once(":-")
+                            .map_or("0123456789abcdef0123456789abcdef", |(_, default)| {
+                                default.trim_end_matches('}')
+                            }),
+                        None => value,
+                    };
+                    (name.to_string(), value.to_string())
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compose_sets_only_settings_the_program_accepts() {
+        let settings = compose_settings();
+        assert!(settings.len() > 10, "{settings:?}");
+        figment::Jail::expect_with(|jail| {
+            for (name, value) in &settings {
+                jail.set_env(name, value);
+            }
+            let loaded = load(&Overrides::default())
+                .map_err(|error| format!("compose/docker-compose.yml: {error:#}"))?;
+            assert!(
+                loaded.advertise_host.starts_with("spawner"),
+                "{}",
+                loaded.advertise_host
+            );
+            assert_eq!(loaded.auth, abaco::settings::AuthMode::Jwt);
             Ok(())
         });
     }

@@ -4,9 +4,11 @@
 pub mod backends;
 pub mod components;
 pub mod config;
+pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;
+pub mod user;
 
 // Request handling allocates small, short-lived buffers on several threads; mimalloc serves
 // them for less CPU than glibc's allocator (ingest about 10 % faster, BENCHMARKS.md). Built

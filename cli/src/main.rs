@@ -1,8 +1,10 @@
 //! `abaco`: every component of the platform as a subcommand, and `up` to run the whole
 //! platform in one process on the embedded backends.
 
-use abaco_cli::{WorkerArgs, components, config, shutdown, telemetry, token};
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use abaco_cli::{WorkerArgs, components, config, metrics, shutdown, telemetry, token, user};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// abaco: actor-based containers, functions as a service for research computing.
 #[derive(Debug, Parser)]
@@ -10,6 +12,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(flatten)]
     overrides: config::Overrides,
+    #[command(flatten)]
+    client: user::ClientArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,6 +27,13 @@ enum Command {
     Worker(WorkerArgs),
     /// Prints a JWT for a user, signed with jwt_hs256_secret (for `auth = jwt`).
     Token(token::TokenArgs),
+    #[command(flatten)]
+    User(user::UserCommand),
+    /// Prints a completion script for a shell, e.g. `abaco completions bash > /etc/bash_completion.d/abaco`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The components that serve until stopped, on a runtime with a thread per core.
@@ -59,10 +70,23 @@ impl Component {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Worker(worker) => abaco_cli::run_worker(&cli.overrides, &worker),
+        Command::User(command) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            Ok(runtime.block_on(user::run(&cli.client, command)))
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "abaco", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker(worker) => {
+            abaco_cli::run_worker(&cli.overrides, &worker)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token(args) => {
             let settings = config::load(&cli.overrides)?;
             let token = token::mint(&settings, &args)?;
@@ -71,10 +95,11 @@ fn main() -> anyhow::Result<()> {
             {
                 println!("{token}");
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Component(component) => {
-            tokio::runtime::Runtime::new()?.block_on(run(&cli.overrides, component))
+            tokio::runtime::Runtime::new()?.block_on(run(&cli.overrides, component))?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -84,6 +109,7 @@ async fn run(overrides: &config::Overrides, component: Component) -> anyhow::Res
     // Held to the end: dropping it flushes the last spans.
     let _telemetry = telemetry::init(&settings, component.name())?;
     let stop = shutdown::on_signals();
+    metrics::serve(&settings, component.name(), stop.clone()).await?;
     match component {
         Component::Up => components::up(settings, stop).await,
         Component::Gateway => components::gateway(&settings, stop).await,

@@ -56,9 +56,13 @@ pub fn init(settings: &Settings, component: &str) -> anyhow::Result<TelemetryGua
             .with_tracer(provider.tracer("abaco"))
             .with_filter(not_the_exporter())
     });
+    // The log filter is the log's own: `ABACO_LOG=warn` quiets stderr without emptying traces.
     tracing_subscriber::registry()
-        .with(EnvFilter::try_new(filter)?)
-        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(EnvFilter::try_new(filter)?),
+        )
         .with(otel)
         .try_init()
         .map_err(|e| anyhow::anyhow!("installing the log subscriber: {e}"))?;
@@ -87,15 +91,13 @@ fn tracer_provider(endpoint: &str, component: &str) -> anyhow::Result<SdkTracerP
         .build())
 }
 
-/// Spans of the crates that carry the export itself, kept out of the export so that exporting
-/// never produces more to export (they appear only when `ABACO_LOG` asks for debug).
+/// Info-level spans (the platform's own: requests, sends, executions, Docker calls), but none of
+/// the crates that carry the export itself, so that exporting never produces more to export.
 fn not_the_exporter() -> Targets {
-    Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_targets(
-            ["h2", "hyper", "tonic", "tower::", "opentelemetry"]
-                .map(|target| (target, LevelFilter::OFF)),
-        )
+    Targets::new().with_default(LevelFilter::INFO).with_targets(
+        ["h2", "hyper", "tonic", "tower::", "opentelemetry"]
+            .map(|target| (target, LevelFilter::OFF)),
+    )
 }
 
 #[cfg(test)]

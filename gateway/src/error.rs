@@ -80,6 +80,14 @@ impl From<tonic::Status> for ApiError {
         // One table decides the HTTP status for both protocols; only the text is chosen here.
         let http = abaco::error::http_status(status.code());
         match status.code() {
+            Code::Unknown if is_transport_error(&status) => {
+                // The connection broke mid-call (a service restarting): worth a retry.
+                tracing::warn!(error = ?status, "gRPC call cut off");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service unavailable, try again later",
+                )
+            }
             Code::Internal | Code::Unknown | Code::DataLoss => {
                 // Backend texts of this kind may name hosts or credentials: log, do not show.
                 tracing::error!(code = ?status.code(), message = status.message(), "backend fault");
@@ -200,6 +208,20 @@ mod tests {
             assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
             assert_eq!(error.message, INTERNAL_TEXT);
         }
+    }
+
+    #[tokio::test]
+    async fn a_call_cut_off_by_the_transport_is_worth_a_retry() {
+        // Nothing listens on port 1: a real transport error.
+        let cut = tonic::transport::Endpoint::from_static("http://127.0.0.1:1")
+            .connect()
+            .await
+            .unwrap_err();
+        let mut status = tonic::Status::new(Code::Unknown, "transport error");
+        status.set_source(std::sync::Arc::new(cut));
+        let error = ApiError::from(status);
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(error.message.contains("try again"), "{}", error.message);
     }
 
     #[test]

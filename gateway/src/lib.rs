@@ -33,7 +33,9 @@ mod envelope;
 mod error;
 mod identity;
 mod input;
+mod openapi;
 mod paths;
+mod request_metrics;
 mod routes;
 mod views;
 
@@ -237,7 +239,9 @@ impl Gateway {
             ))
             // Bounds bodies without a Content-Length while handlers read them.
             .layer(DefaultBodyLimit::max(limit));
-        let api = routes::table().with_state(self.clone()).layer(middleware);
+        let api = routes::table(&self.shared.settings.api_version)
+            .with_state(self.clone())
+            .layer(middleware);
         // Paths are tidied before they are routed (a layer on the routes would run after).
         Router::new().fallback_service(ServiceBuilder::new().map_request(paths::tidy).service(api))
     }

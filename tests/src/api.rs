@@ -21,6 +21,8 @@ pub struct Answer {
     pub body: Value,
     /// The body as text.
     pub text: String,
+    /// The answer's headers.
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {
@@ -108,9 +110,15 @@ impl Api {
         }
         let response = request.send().await?;
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let text = response.text().await?;
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Answer { status, body, text })
+        Ok(Answer {
+            status,
+            body,
+            text,
+            headers,
+        })
     }
 
     /// GET `path`.

@@ -6,6 +6,9 @@
 
 mod api;
 pub mod cast;
+pub mod compose;
+pub mod fault_kit;
+pub mod otlp;
 mod platform;
 mod private_services;
 pub mod receiver;
@@ -14,7 +17,8 @@ pub mod steps;
 
 pub use api::{Answer, Api};
 pub use platform::{
-    BackendKind, JWT_SECRET, Platform, amqp_url, binary, free_addr, kill_9, redis_url, token_with,
+    BackendKind, JWT_SECRET, Platform, amqp_url, binary, free_addr, free_addrs, kill_9,
+    lone_registration, redis_url, token_with,
 };
 pub use private_services::{PrivateRabbit, PrivateRedis};
 

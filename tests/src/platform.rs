@@ -43,6 +43,8 @@ pub struct Platform {
     extra_env: Vec<(String, String)>,
     /// The token the components of a distributed platform prove themselves with.
     internal_token: String,
+    /// Where each component serves its metrics.
+    metrics_addrs: Vec<(&'static str, SocketAddr)>,
 }
 
 /// The HS256 secret of platforms started with [`Platform::start_jwt`].
@@ -64,6 +66,15 @@ pub fn binary() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// `n` distinct loopback ports nothing listens on right now: all are held until all are
+/// found, since a port let go may be handed out again at once.
+pub fn free_addrs(n: usize) -> Vec<SocketAddr> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter().map(|l| l.local_addr().unwrap()).collect()
 }
 
 /// A loopback port nothing listens on right now.
@@ -92,17 +103,34 @@ impl Platform {
     /// Starts a platform whose distributed components use this Redis and this RabbitMQ
     /// (e.g. private instances a test may restart), and waits until its REST API answers.
     pub async fn start_with_urls(kind: BackendKind, redis_url: String, amqp_url: String) -> Self {
-        Self::launch(kind, redis_url, amqp_url, Vec::new()).await
+        Self::launch(kind, redis_url, amqp_url, Vec::new(), false).await
+    }
+
+    /// [`Platform::start_with_urls`] with these `ABACO_*` settings besides the suite's own.
+    pub async fn start_with_urls_and_settings(
+        kind: BackendKind,
+        redis_url: String,
+        amqp_url: String,
+        settings: &[(&str, &str)],
+    ) -> Self {
+        let settings = settings
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        Self::launch(kind, redis_url, amqp_url, settings, false).await
     }
 
     /// Starts a platform whose components all get these `ABACO_*` settings besides the
     /// suite's own, and waits until its REST API answers.
     pub async fn start_with_settings(kind: BackendKind, settings: &[(&str, &str)]) -> Self {
-        let settings = settings
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect();
-        Self::launch(kind, redis_url(), amqp_url(), settings).await
+        Self::start_with_urls_and_settings(kind, redis_url(), amqp_url(), settings).await
+    }
+
+    /// Starts a platform whose components each serve `/metrics` at an address of their own
+    /// ([`Platform::metrics_addr`]). Only on request: a component restarted on a port that
+    /// another test took meanwhile would not start.
+    pub async fn start_with_metrics(kind: BackendKind) -> Self {
+        Self::launch(kind, redis_url(), amqp_url(), Vec::new(), true).await
     }
 
     /// Starts a platform in `jwt` mode (HS256 with [`JWT_SECRET`]) with these settings
@@ -143,6 +171,14 @@ impl Platform {
         }
     }
 
+    /// Where `component` (`up`, or one of the distributed platform's) serves `/metrics`.
+    pub fn metrics_addr(&self, component: &str) -> Option<SocketAddr> {
+        self.metrics_addrs
+            .iter()
+            .find(|(name, _)| *name == component)
+            .map(|(_, addr)| *addr)
+    }
+
     /// The token the distributed components prove themselves to each other with.
     pub fn internal_token(&self) -> &str {
         &self.internal_token
@@ -153,12 +189,21 @@ impl Platform {
         redis_url: String,
         amqp_url: String,
         extra_env: Vec<(String, String)>,
+        metrics: bool,
     ) -> Self {
         let namespace = format!("test{}", rand::random::<u32>());
-        let http_addr = free_addr();
-        let service_addrs = match kind {
-            BackendKind::Embedded => vec![free_addr()],
-            BackendKind::Distributed => vec![free_addr(), free_addr(), free_addr(), free_addr()],
+        // Every port of the platform from one batch, so no two of them are the same.
+        let (services, components): (usize, &[&'static str]) = match kind {
+            BackendKind::Embedded => (1, &["up"]),
+            BackendKind::Distributed => (4, &DISTRIBUTED_COMPONENTS),
+        };
+        let mut ports = free_addrs(1 + services + components.len()).into_iter();
+        let http_addr = ports.next().unwrap();
+        let service_addrs: Vec<SocketAddr> = ports.by_ref().take(services).collect();
+        let metrics_addrs: Vec<(&'static str, SocketAddr)> = if metrics {
+            components.iter().copied().zip(ports).collect()
+        } else {
+            Vec::new()
         };
         let mut platform = Self {
             kind,
@@ -174,6 +219,7 @@ impl Platform {
             amqp_url,
             extra_env,
             internal_token: format!("it{}{}", rand::random::<u64>(), rand::random::<u64>()),
+            metrics_addrs,
         };
         platform.spawn_all();
         platform.wait_ready().await;
@@ -202,6 +248,9 @@ impl Platform {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(self.log_file(subcommand));
+        if let Some(addr) = self.metrics_addr(subcommand) {
+            command.env("ABACO_METRICS_ADDR", addr.to_string());
+        }
         command.envs(self.extra_env.iter().map(|(name, value)| (name, value)));
         command
     }
@@ -327,6 +376,30 @@ impl Platform {
         self.children.push(child);
     }
 
+    /// Starts the distributed `component` again (after [`Platform::kill_component`]) with
+    /// these variables besides its usual ones, e.g. a skewed clock.
+    pub fn start_component_with(&mut self, component: &str, env: &[(&str, &str)]) {
+        let mut command = self.distributed_command(component);
+        command.envs(env.iter().copied());
+        let child = command.spawn().unwrap();
+        self.children.push(child);
+    }
+
+    /// Starts one more spawner of the distributed platform, on an address of its own, with
+    /// these settings besides the suite's (e.g. the queues it serves); its process id.
+    pub fn start_extra_spawner(&mut self, settings: &[(&str, &str)]) -> u32 {
+        let mut command = self.command("spawner");
+        command
+            .env_remove("ABACO_METRICS_ADDR")
+            .env("ABACO_BACKEND", "distributed")
+            .env("ABACO_GRPC_ADDR", free_addr().to_string())
+            .envs(settings.iter().copied());
+        let child = command.spawn().unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
     /// The address the distributed `component` serves gRPC on (`service_addrs` holds them in
     /// this order).
     pub fn component_addr(&self, component: &str) -> Option<SocketAddr> {
@@ -378,6 +451,27 @@ impl Platform {
             Ok(answer) => answer.result()["spawners"].as_u64().unwrap_or(0) > 0,
             Err(_) => false,
         }
+    }
+
+    /// The platform's store, opened from the test: the embedded one only while the platform
+    /// is down ([`Platform::kill`]), its file being locked while it runs.
+    pub async fn open_store(&self) -> std::sync::Arc<dyn abaco::store::Store> {
+        match self.kind {
+            BackendKind::Embedded => std::sync::Arc::new(
+                abaco_store::RedbStore::open(&self.data_dir.path().join("store.redb")).unwrap(),
+            ),
+            BackendKind::Distributed => std::sync::Arc::new(
+                abaco_store::RedisStore::connect_with_prefix(&self.redis_url, &self.namespace)
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+
+    /// Starts a killed platform again on the same data, and waits until it answers.
+    pub async fn start_again(&mut self) {
+        self.spawn_all();
+        self.wait_ready().await;
     }
 
     /// Kills every process with SIGKILL, as a crash would, and the worker processes their
@@ -433,8 +527,7 @@ impl Platform {
     /// waits until they answer.
     pub async fn crash_and_restart(&mut self) {
         self.kill();
-        self.spawn_all();
-        self.wait_ready().await;
+        self.start_again().await;
     }
 }
 
@@ -498,6 +591,27 @@ fn subcommand_of(pid: u32) -> Option<String> {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let arg = cmdline.split(|b| *b == 0).nth(1)?;
     Some(String::from_utf8_lossy(arg).into_owned())
+}
+
+/// `abaco registration` alone, on the distributed backend against `redis_url` and `amqp_url`,
+/// serving gRPC at `grpc`, with a namespace of its own and nothing of the suite's settings:
+/// for tests of how a component starts. Its stderr is piped.
+pub fn lone_registration(redis_url: &str, amqp_url: &str, grpc: SocketAddr) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .arg("registration")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ABACO_LOG", "warn")
+        .env("ABACO_BACKEND", "distributed")
+        .env("ABACO_REDIS_URL", redis_url)
+        .env("ABACO_AMQP_URL", amqp_url)
+        .env("ABACO_NAMESPACE", format!("lone{}", rand::random::<u32>()))
+        .env("ABACO_GRPC_ADDR", grpc.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
 }
 
 /// Sends SIGKILL to `pid`.

@@ -44,7 +44,13 @@ async fn control_endpoints_answer_only_the_platform(platform: Platform) {
             let actor = actor.clone();
             async move {
                 let listed = admin
-                    .list_workers(with_metadata(pb::ActorRef { actor_id: actor }, &[]))
+                    .list_workers(with_metadata(
+                        pb::ListWorkersRequest {
+                            actor_id: actor,
+                            ..Default::default()
+                        },
+                        &[],
+                    ))
                     .await
                     .ok()?
                     .into_inner();
@@ -75,8 +81,9 @@ async fn control_endpoints_answer_only_the_platform(platform: Platform) {
     // The worker was not stopped by either call.
     let listed = admin
         .list_workers(with_metadata(
-            pb::ActorRef {
+            pb::ListWorkersRequest {
                 actor_id: actor.clone(),
+                ..Default::default()
             },
             &[],
         ))

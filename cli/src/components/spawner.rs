@@ -31,6 +31,12 @@ fn worker_env(settings: &Settings, config_file: Option<&Path>) -> Vec<(String, S
             "ABACO_ADVERTISE_HOST".to_string(),
             settings.advertise_host.clone(),
         ),
+        // Workers' control endpoints listen on the spawner's interface: whoever reaches the
+        // spawner at `advertise_host` reaches its workers there too.
+        (
+            "ABACO_GRPC_ADDR".to_string(),
+            settings.grpc_addr.to_string(),
+        ),
     ];
     if let Some(dir) = &settings.work_dir {
         env.push(("ABACO_WORK_DIR".to_string(), dir.display().to_string()));
@@ -72,6 +78,16 @@ fn worker_env(settings: &Settings, config_file: Option<&Path>) -> Vec<(String, S
     env
 }
 
+/// Whether `host` (an address or a name) can only mean this machine.
+fn names_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn auth_name(mode: AuthMode) -> &'static str {
     match mode {
         AuthMode::Header => "header",
@@ -89,6 +105,7 @@ pub fn spawner_info(settings: &Settings, port: u16) -> pb::SpawnerInfo {
         host_id,
         addr: format!("{}:{port}", settings.advertise_host),
         capacity: settings.spawner_capacity,
+        queues: settings.spawner_queues.clone(),
         ..Default::default()
     }
 }
@@ -102,13 +119,7 @@ pub async fn announce(
     launcher: Arc<dyn Launcher>,
     stop: &CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mut registration = Registration::new(
-        backends.records.clone(),
-        info.id.clone(),
-        info.host_id.clone(),
-        info.addr.clone(),
-        info.capacity,
-    );
+    let mut registration = Registration::new(backends.records.clone(), info.clone());
     registration.beat(launcher.running()).await?;
     Ok(tokio::spawn(
         registration.keep_alive(move || launcher.running(), stop.clone()),
@@ -128,6 +139,12 @@ pub async fn spawner(
         settings.internal_token.is_some() || settings.grpc_addr.ip().is_loopback(),
         "the spawner starts and stops workers for whoever reaches {}: set internal_token (ABACO_INTERNAL_TOKEN) on every component, or bind it to loopback",
         settings.grpc_addr
+    );
+    anyhow::ensure!(
+        !settings.grpc_addr.ip().is_loopback() || names_loopback(&settings.advertise_host),
+        "the spawner and its workers would listen on {} but be announced as {}: other hosts could not reach them; bind grpc_addr (ABACO_GRPC_ADDR) to an address they can reach, or advertise loopback",
+        settings.grpc_addr,
+        settings.advertise_host
     );
     let backends = Backends::open(settings).await?;
     // Workers need Docker; finding out now beats every worker failing later.
@@ -155,4 +172,19 @@ pub async fn spawner(
     );
     tracing::info!(spawner = %info.id, addr = %info.addr, "spawner is up");
     Ok(endpoint.serve(grpc, stop.cancelled_owned()).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_loopback;
+
+    #[test]
+    fn loopback_names_are_told_from_reachable_ones() {
+        for host in ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"] {
+            assert!(names_loopback(host), "{host}");
+        }
+        for host in ["spawner", "10.0.0.5", "0.0.0.0", "host.example"] {
+            assert!(!names_loopback(host), "{host}");
+        }
+    }
 }

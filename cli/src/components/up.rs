@@ -57,7 +57,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     let sharing = backends.sharing().into_server(auth.clone());
     let configs = backends.configs(&settings).into_server(auth.clone());
     let messages = backends.messages().into_server(auth.clone());
-    let admin = backends.admin().into_server(auth.clone());
+    let admin = backends.admin(&settings).into_server(auth.clone());
     // The gateway calls the very services the gRPC port serves, in this process: no
     // loopback round trip per request (REST ingest, BENCHMARKS.md).
     let gateway = abaco_gateway::Gateway::new(

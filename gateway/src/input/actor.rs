@@ -50,6 +50,8 @@ const ACTOR_FIELDS: &[(&str, &str)] = &[
     ("type", "type"),
     ("runAsExecutor", "run_as_executor"),
     ("mounts", "mounts"),
+    ("maxRetries", "max_retries"),
+    ("retryExitCodes", "retry_exit_codes"),
     ("force", "force"),
 ];
 
@@ -59,10 +61,10 @@ fn actor_form_kind(camel: &str) -> FormKind {
     match camel {
         "stateless" | "privileged" | "useContainerUid" | "cronOn" | "token" | "runAsExecutor"
         | "force" => FormKind::Bool,
-        "maxWorkers" | "minWorkers" | "maxCpus" | "maxRunTime" | "logEx" | "num" => {
+        "maxWorkers" | "minWorkers" | "maxCpus" | "maxRunTime" | "logEx" | "num" | "maxRetries" => {
             FormKind::Number
         }
-        "defaultEnvironment" | "hints" | "mounts" => FormKind::Json,
+        "defaultEnvironment" | "hints" | "mounts" | "retryExitCodes" => FormKind::Json,
         _ => FormKind::Text,
     }
 }
@@ -122,12 +124,31 @@ fn actor_from_object(
                 spec.mounts = mounts(key, value)?;
                 spec.has_mounts = true;
             }
+            "maxRetries" => spec.max_retries = Some(count(key, value)?),
+            "retryExitCodes" => {
+                spec.retry_exit_codes = exit_codes(key, value)?;
+                spec.has_retry_exit_codes = true;
+            }
             "force" if mode == ActorMode::Update => input.force = boolean(key, value)?,
             // `force` on create, and any name the table has but this match forgot.
             _ => return fail(format!("unknown field \"{key}\"")),
         }
     }
     Ok(input)
+}
+
+/// A list of exit codes.
+fn exit_codes(key: &str, value: &Value) -> Result<Vec<i64>, InputError> {
+    let Value::Array(items) = value else {
+        return fail(format!("{key} must be a list of exit codes"));
+    };
+    items
+        .iter()
+        .map(|item| {
+            item.as_i64()
+                .ok_or_else(|| InputError(format!("{key} must be a list of exit codes")))
+        })
+        .collect()
 }
 
 /// The body of `POST /actors/{id}/workers`: `{"num": n}` (or the form `num=n`), n >= 1,

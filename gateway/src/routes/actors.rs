@@ -1,15 +1,19 @@
 //! `/actors`, `/actors/{id}` and `/actors/{id}/state`: Registration calls.
 
+use crate::openapi as doc;
 use abaco::pb;
-use axum::extract::{
-    Path, RawQuery, State,
-    rejection::{BytesRejection, PathRejection},
+use axum::{
+    extract::{
+        Path, RawQuery, State,
+        rejection::{BytesRejection, PathRejection},
+    },
+    response::{IntoResponse, Response},
 };
 use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::{search, view};
+use super::{paging, search, view};
 use crate::{
     Gateway,
     envelope::Reply,
@@ -21,34 +25,69 @@ use crate::{
 type Body = Result<Bytes, BytesRejection>;
 type ActorPath = Result<Path<String>, PathRejection>;
 
+#[utoipa::path(
+    get,
+    operation_id = "actors_list",
+    path = "/actors",
+    tag = "actors",
+    summary = "List the actors the caller may read, in the order they were made",
+    params(doc::CursorPage),
+    responses((status = 200, description = "The actors (a page of them with `cursor`); with other query parameters, a search (see /actors/search/{kind})", body = doc::Envelope<doc::ActorsOrSearch>, headers(("X-Next-Cursor" = String, description = "The cursor of the next page, when there is one"))))
+)]
 pub(super) async fn list(
     State(gw): State<Gateway>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<Reply, ApiError> {
-    if let Some(params) = search::search_params(query.as_deref())? {
-        let scope = search::Scope {
-            kind: "actors",
-            actor_id: String::new(),
-            execution_id: String::new(),
-            message: "Actors search completed successfully.",
-        };
-        return search::run(&gw, &caller, params, scope).await;
-    }
-    let actors = gw
+) -> Result<Response, ApiError> {
+    let params = search::params(query.as_deref())?;
+    let page = match paging::wants(&params)? {
+        paging::Wants::Listing(page) => page,
+        paging::Wants::Search => {
+            let scope = search::Scope {
+                kind: "actors",
+                actor_id: String::new(),
+                execution_id: String::new(),
+                message: "Actors search completed successfully.",
+            };
+            return Ok(search::run(&gw, &caller, params, scope)
+                .await?
+                .into_response());
+        }
+    };
+    let listed = gw
         .registration()
-        .list_actors(caller.request(pb::ListActorsRequest {})?)
+        .list_actors(caller.request(pb::ListActorsRequest { page })?)
         .await?
-        .into_inner()
-        .actors;
+        .into_inner();
     let view = view(&gw, &caller);
-    let result = actors.iter().map(|a| view.actor(a)).collect();
-    Ok(Reply::ok(
-        "Actors retrieved successfully.",
-        Value::Array(result),
+    let result = listed.actors.iter().map(|a| view.actor(a)).collect();
+    Ok(paging::with_next(
+        Reply::ok("Actors retrieved successfully.", Value::Array(result)),
+        &listed.next_cursor,
     ))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "actors_create",
+    path = "/actors",
+    tag = "actors",
+    summary = "Register an actor",
+    request_body = doc::NewActorBody,
+    responses((
+        status = 200, description = "The actor, SUBMITTED until its image is pulled and its first worker ready", body = doc::Envelope<doc::Actor>,
+        links(
+            ("ActorsGet" = (operation_id = "actors_get", parameters(("actor_id" = "$response.body#/result/id")))),
+            ("ActorsPatch" = (operation_id = "actors_patch", parameters(("actor_id" = "$response.body#/result/id")))),
+            ("ActorsDelete" = (operation_id = "actors_delete", parameters(("actor_id" = "$response.body#/result/id")))),
+            ("MessagesSend" = (operation_id = "messages_send", parameters(("actor_id" = "$response.body#/result/id")))),
+            ("ExecutionsList" = (operation_id = "executions_list", parameters(("actor_id" = "$response.body#/result/id")))),
+            ("WorkersList" = (operation_id = "workers_list", parameters(("actor_id" = "$response.body#/result/id")))),
+            ("NoncesCreateActor" = (operation_id = "nonces_create_actor", parameters(("actor_id" = "$response.body#/result/id")))),
+            ("PermissionsSetActor" = (operation_id = "permissions_set_actor", parameters(("actor_id" = "$response.body#/result/id"))))
+        )
+    ))
+)]
 pub(super) async fn create(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -70,6 +109,15 @@ pub(super) async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "actors_get",
+    path = "/actors/{actor_id}",
+    tag = "actors",
+    summary = "Get an actor",
+    params(doc::ActorPath),
+    responses((status = 200, description = "The actor", body = doc::Envelope<doc::Actor>))
+)]
 pub(super) async fn get(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -89,6 +137,16 @@ pub(super) async fn get(
 
 /// `PUT /actors/{id}`: replaces the actor, as abaco's PUT does (the image is required, and
 /// fields left out take their defaults).
+#[utoipa::path(
+    put,
+    operation_id = "actors_replace",
+    path = "/actors/{actor_id}",
+    tag = "actors",
+    summary = "Replace an actor (fields left out take their defaults)",
+    params(doc::ActorPath),
+    request_body = doc::NewActorBody,
+    responses((status = 200, description = "The actor as it now is", body = doc::Envelope<doc::Actor>))
+)]
 pub(super) async fn replace(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -100,6 +158,16 @@ pub(super) async fn replace(
 }
 
 /// `PATCH /actors/{id}`: changes only the fields given (ours; abaco has no PATCH).
+#[utoipa::path(
+    patch,
+    operation_id = "actors_patch",
+    path = "/actors/{actor_id}",
+    tag = "actors",
+    summary = "Change some fields of an actor",
+    params(doc::ActorPath),
+    request_body = doc::ActorBody,
+    responses((status = 200, description = "The actor as it now is", body = doc::Envelope<doc::Actor>))
+)]
 pub(super) async fn patch(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -136,6 +204,15 @@ async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "actors_delete",
+    path = "/actors/{actor_id}",
+    tag = "actors",
+    summary = "Delete an actor, its workers, executions and mailbox",
+    params(doc::ActorPath),
+    responses((status = 200, description = "Deleted", body = doc::Envelope<doc::Null>))
+)]
 pub(super) async fn delete(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -148,6 +225,15 @@ pub(super) async fn delete(
     Ok(Reply::ok("Actor deleted successfully.", Value::Null))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "actors_get_state",
+    path = "/actors/{actor_id}/state",
+    tag = "actors",
+    summary = "Get a stateful actor's state",
+    params(doc::ActorPath),
+    responses((status = 200, description = "The state", body = doc::Envelope<doc::State>))
+)]
 pub(super) async fn get_state(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -162,6 +248,16 @@ pub(super) async fn get_state(
     state_reply(&gw, &caller, "State retrieved successfully.", &state)
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "actors_set_state",
+    path = "/actors/{actor_id}/state",
+    tag = "actors",
+    summary = "Set a stateful actor's state (any JSON)",
+    params(doc::ActorPath),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "The state as stored", body = doc::Envelope<doc::State>))
+)]
 pub(super) async fn set_state(
     State(gw): State<Gateway>,
     caller: Caller,

@@ -1,6 +1,7 @@
 //! `/actors/utilization` and `/actors/admin...`: tenant-wide Admin calls, for administrators,
 //! answered in abaco's shapes (computed here from the services' plain listings).
 
+use crate::openapi as doc;
 use std::collections::HashMap;
 
 use abaco::{pb, status};
@@ -10,6 +11,14 @@ use serde_json::{Value, json};
 use super::view;
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, views::key};
 
+#[utoipa::path(
+    get,
+    operation_id = "admin_utilization",
+    path = "/actors/utilization",
+    tag = "admin",
+    summary = "Figures of the caller's tenant",
+    responses((status = 200, description = "The figures", body = doc::Envelope<doc::Utilization>))
+)]
 pub(super) async fn utilization(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -28,7 +37,7 @@ pub(super) async fn utilization(
 async fn actors(gw: &Gateway, caller: &Caller) -> Result<Vec<pb::Actor>, ApiError> {
     Ok(gw
         .admin()
-        .list_all_actors(caller.request(pb::AdminListRequest {})?)
+        .list_all_actors(caller.request(pb::AdminListRequest::default())?)
         .await?
         .into_inner()
         .actors)
@@ -37,19 +46,34 @@ async fn actors(gw: &Gateway, caller: &Caller) -> Result<Vec<pb::Actor>, ApiErro
 async fn workers(gw: &Gateway, caller: &Caller) -> Result<Vec<pb::Worker>, ApiError> {
     Ok(gw
         .admin()
-        .list_all_workers(caller.request(pb::AdminListRequest {})?)
+        .list_all_workers(caller.request(pb::AdminListRequest::default())?)
         .await?
         .into_inner()
         .workers)
 }
 
+/// Every execution of the tenant, a page at a time: abaco's admin figures are totals over all
+/// of them.
 async fn executions(gw: &Gateway, caller: &Caller) -> Result<Vec<pb::Execution>, ApiError> {
-    Ok(gw
-        .admin()
-        .list_all_executions(caller.request(pb::AdminListRequest {})?)
-        .await?
-        .into_inner()
-        .executions)
+    let mut all = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = gw
+            .admin()
+            .list_all_executions(caller.request(pb::AdminListRequest {
+                page: Some(pb::PageRequest {
+                    cursor,
+                    ..Default::default()
+                }),
+            })?)
+            .await?
+            .into_inner();
+        all.extend(page.executions);
+        if page.next_cursor.is_empty() {
+            return Ok(all);
+        }
+        cursor = page.next_cursor;
+    }
 }
 
 /// Totals of one actor's executions: count, runtime, cpu, io.
@@ -75,6 +99,14 @@ fn totals_by_actor(executions: &[pb::Execution]) -> HashMap<&str, Totals> {
 
 /// `GET /actors/admin`: every actor of the tenant, each with its workers, the messages in its
 /// mailbox and the totals of its executions.
+#[utoipa::path(
+    get,
+    operation_id = "admin_all_actors",
+    path = "/actors/admin",
+    tag = "admin",
+    summary = "Every actor of the tenant with its workers and totals (administrators)",
+    responses((status = 200, description = "The actors", body = doc::Envelope<Vec<doc::AdminActor>>))
+)]
 pub(super) async fn all_actors(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -114,6 +146,14 @@ pub(super) async fn all_actors(
 }
 
 /// `GET /actors/admin/workers`: a summary by status and every worker of the tenant.
+#[utoipa::path(
+    get,
+    operation_id = "admin_all_workers",
+    path = "/actors/admin/workers",
+    tag = "admin",
+    summary = "Every worker of the tenant (administrators)",
+    responses((status = 200, description = "The workers", body = doc::Envelope<doc::AdminWorkers>))
+)]
 pub(super) async fn all_workers(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -148,6 +188,14 @@ pub(super) async fn all_workers(
 }
 
 /// `GET /actors/admin/executions`: the tenant's totals, and each actor's.
+#[utoipa::path(
+    get,
+    operation_id = "admin_all_executions",
+    path = "/actors/admin/executions",
+    tag = "admin",
+    summary = "Execution totals of the tenant and of each actor (administrators)",
+    responses((status = 200, description = "The totals", body = doc::Envelope<doc::AdminExecutions>))
+)]
 pub(super) async fn all_executions(
     State(gw): State<Gateway>,
     caller: Caller,

@@ -1,33 +1,70 @@
 //! `/actors/aliases` and `/actors/aliases/{alias}`: Access calls.
 
+use crate::openapi as doc;
 use abaco::pb;
-use axum::extract::{
-    Path, State,
-    rejection::{BytesRejection, PathRejection},
+use axum::{
+    extract::{
+        Path, RawQuery, State,
+        rejection::{BytesRejection, PathRejection},
+    },
+    response::Response,
 };
 use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::view;
+use super::{paging, search, view};
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
 
 type Body = Result<Bytes, BytesRejection>;
 type NamePath = Result<Path<String>, PathRejection>;
 
-pub(super) async fn list(State(gw): State<Gateway>, caller: Caller) -> Result<Reply, ApiError> {
-    let aliases = gw
+#[utoipa::path(
+    get,
+    operation_id = "aliases_list",
+    path = "/actors/aliases",
+    tag = "aliases",
+    summary = "List the aliases the caller may read, by name",
+    params(doc::Page),
+    responses((status = 200, description = "The aliases", body = doc::Envelope<Vec<doc::Alias>>, headers(("X-Next-Cursor" = String, description = "The cursor of the next page, when there is one"))))
+)]
+pub(super) async fn list(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let page = paging::page_of(&search::params(query.as_deref())?)?;
+    let listed = gw
         .access()
-        .list_aliases(caller.request(pb::ListAliasesRequest {})?)
+        .list_aliases(caller.request(pb::ListAliasesRequest { page: Some(page) })?)
         .await?
-        .into_inner()
-        .aliases;
-    Ok(Reply::ok(
-        "Aliases retrieved successfully.",
-        view(&gw, &caller).aliases(&aliases),
+        .into_inner();
+    Ok(paging::with_next(
+        Reply::ok(
+            "Aliases retrieved successfully.",
+            view(&gw, &caller).aliases(&listed.aliases),
+        ),
+        &listed.next_cursor,
     ))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "aliases_create",
+    path = "/actors/aliases",
+    tag = "aliases",
+    summary = "Create an alias",
+    request_body = doc::AliasBody,
+    responses((
+        status = 200, description = "The alias", body = doc::Envelope<doc::Alias>,
+        links(
+            ("AliasesGet" = (operation_id = "aliases_get", parameters(("alias" = "$response.body#/result/alias")))),
+            ("AliasesUpdate" = (operation_id = "aliases_update", parameters(("alias" = "$response.body#/result/alias")))),
+            ("AliasesDelete" = (operation_id = "aliases_delete", parameters(("alias" = "$response.body#/result/alias")))),
+            ("NoncesCreateAlias" = (operation_id = "nonces_create_alias", parameters(("alias" = "$response.body#/result/alias"))))
+        )
+    ))
+)]
 pub(super) async fn create(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -52,6 +89,15 @@ pub(super) async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "aliases_get",
+    path = "/actors/aliases/{alias}",
+    tag = "aliases",
+    summary = "Get an alias",
+    params(doc::AliasPath),
+    responses((status = 200, description = "The alias", body = doc::Envelope<doc::Alias>))
+)]
 pub(super) async fn get(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -69,6 +115,16 @@ pub(super) async fn get(
     ))
 }
 
+#[utoipa::path(
+    put,
+    operation_id = "aliases_update",
+    path = "/actors/aliases/{alias}",
+    tag = "aliases",
+    summary = "Point an alias at another actor",
+    params(doc::AliasPath),
+    request_body = doc::AliasBody,
+    responses((status = 200, description = "The alias", body = doc::Envelope<doc::Alias>))
+)]
 pub(super) async fn update(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -97,6 +153,15 @@ pub(super) async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "aliases_delete",
+    path = "/actors/aliases/{alias}",
+    tag = "aliases",
+    summary = "Delete an alias",
+    params(doc::AliasPath),
+    responses((status = 200, description = "Deleted", body = doc::Envelope<doc::Null>))
+)]
 pub(super) async fn delete(
     State(gw): State<Gateway>,
     caller: Caller,

@@ -1,33 +1,69 @@
 //! `/actors/configs` and `/actors/configs/{name}`: Configs calls.
 
+use crate::openapi as doc;
 use abaco::pb;
-use axum::extract::{
-    Path, State,
-    rejection::{BytesRejection, PathRejection},
+use axum::{
+    extract::{
+        Path, RawQuery, State,
+        rejection::{BytesRejection, PathRejection},
+    },
+    response::Response,
 };
 use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::view;
+use super::{paging, search, view};
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
 
 type Body = Result<Bytes, BytesRejection>;
 type NamePath = Result<Path<String>, PathRejection>;
 
-pub(super) async fn list(State(gw): State<Gateway>, caller: Caller) -> Result<Reply, ApiError> {
-    let configs = gw
+#[utoipa::path(
+    get,
+    operation_id = "configs_list",
+    path = "/actors/configs",
+    tag = "configs",
+    summary = "List the configs the caller may read, by name",
+    params(doc::Page),
+    responses((status = 200, description = "The configs", body = doc::Envelope<Vec<doc::Config>>, headers(("X-Next-Cursor" = String, description = "The cursor of the next page, when there is one"))))
+)]
+pub(super) async fn list(
+    State(gw): State<Gateway>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let page = paging::page_of(&search::params(query.as_deref())?)?;
+    let listed = gw
         .configs()
-        .list_configs(caller.request(pb::ListConfigsRequest {})?)
+        .list_configs(caller.request(pb::ListConfigsRequest { page: Some(page) })?)
         .await?
-        .into_inner()
-        .configs;
-    Ok(Reply::ok(
-        "Actor Configs retrieved successfully.",
-        view(&gw, &caller).configs(&configs),
+        .into_inner();
+    Ok(paging::with_next(
+        Reply::ok(
+            "Actor Configs retrieved successfully.",
+            view(&gw, &caller).configs(&listed.configs),
+        ),
+        &listed.next_cursor,
     ))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "configs_create",
+    path = "/actors/configs",
+    tag = "configs",
+    summary = "Create a config",
+    request_body = doc::ConfigBody,
+    responses((
+        status = 200, description = "The config", body = doc::Envelope<doc::Config>,
+        links(
+            ("ConfigsGet" = (operation_id = "configs_get", parameters(("name" = "$response.body#/result/name")))),
+            ("ConfigsUpdate" = (operation_id = "configs_update", parameters(("name" = "$response.body#/result/name")))),
+            ("ConfigsDelete" = (operation_id = "configs_delete", parameters(("name" = "$response.body#/result/name"))))
+        )
+    ))
+)]
 pub(super) async fn create(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -54,6 +90,15 @@ pub(super) async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "configs_get",
+    path = "/actors/configs/{name}",
+    tag = "configs",
+    summary = "Get a config",
+    params(doc::ConfigPath),
+    responses((status = 200, description = "The config", body = doc::Envelope<doc::Config>))
+)]
 pub(super) async fn get(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -71,6 +116,16 @@ pub(super) async fn get(
     ))
 }
 
+#[utoipa::path(
+    put,
+    operation_id = "configs_update",
+    path = "/actors/configs/{name}",
+    tag = "configs",
+    summary = "Replace a config",
+    params(doc::ConfigPath),
+    request_body = doc::ConfigBody,
+    responses((status = 200, description = "The config", body = doc::Envelope<doc::Config>))
+)]
 pub(super) async fn update(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -101,6 +156,15 @@ pub(super) async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "configs_delete",
+    path = "/actors/configs/{name}",
+    tag = "configs",
+    summary = "Delete a config",
+    params(doc::ConfigPath),
+    responses((status = 200, description = "Deleted", body = doc::Envelope<doc::Null>))
+)]
 pub(super) async fn delete(
     State(gw): State<Gateway>,
     caller: Caller,

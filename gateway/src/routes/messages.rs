@@ -1,5 +1,6 @@
 //! `/actors/{id}/messages`: Messages calls.
 
+use crate::openapi as doc;
 use std::collections::HashMap;
 
 use abaco::{
@@ -17,13 +18,28 @@ use bytes::Bytes;
 use http::{StatusCode, header};
 
 use super::view;
-use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
+use crate::{
+    Gateway,
+    envelope::{Outcome, Reply},
+    error::ApiError,
+    identity::Caller,
+    input,
+};
 
 type ActorPath = Result<Path<String>, PathRejection>;
 
 /// Query parameters that steer the request and must not reach the run's environment.
 const RESERVED_PARAMETERS: &[&str] = &["x-nonce", "_abaco_synchronous"];
 
+#[utoipa::path(
+    get,
+    operation_id = "messages_count",
+    path = "/actors/{actor_id}/messages",
+    tag = "messages",
+    summary = "Messages waiting in an actor's mailbox",
+    params(doc::ActorPath),
+    responses((status = 200, description = "The count", body = doc::Envelope<doc::MessageCount>))
+)]
 pub(super) async fn count(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -41,6 +57,15 @@ pub(super) async fn count(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "messages_purge",
+    path = "/actors/{actor_id}/messages",
+    tag = "messages",
+    summary = "Drop the messages waiting in an actor's mailbox",
+    params(doc::ActorPath),
+    responses((status = 200, description = "How many were dropped", body = doc::Envelope<doc::MessageCount>))
+)]
 pub(super) async fn purge(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -58,6 +83,29 @@ pub(super) async fn purge(
     ))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "messages_send",
+    path = "/actors/{actor_id}/messages",
+    tag = "messages",
+    summary = "Send a message: JSON, text (a `message` field or form), or bytes; other query parameters reach the run's environment",
+    params(doc::ActorPath, doc::SendQuery, doc::SendHeaders),
+    request_body(content((serde_json::Value = "application/json"), (String = "text/plain"), (doc::Binary = "application/octet-stream"))),
+    responses(
+        (status = 202, description = "Synchronous, but the run did not finish within `sync_wait_secs`: it goes on; the message names the execution", body = doc::Envelope<doc::Sent>),
+        (
+            status = 200,
+            description = "Accepted: the execution that runs it. With `_abaco_synchronous=true`, what the run wrote to its results socket, or its logs as text",
+            content((doc::Envelope<doc::Sent> = "application/json"), (doc::Binary = "application/octet-stream"), (String = "text/plain")),
+            links(
+            ("ExecutionsGet" = (operation_id = "executions_get", parameters(("actor_id" = "$request.path.actor_id"), ("execution_id" = "$response.body#/result/executionId")))),
+            ("ExecutionsLogs" = (operation_id = "executions_logs", parameters(("actor_id" = "$request.path.actor_id"), ("execution_id" = "$response.body#/result/executionId")))),
+            ("ExecutionsResults" = (operation_id = "executions_results", parameters(("actor_id" = "$request.path.actor_id"), ("execution_id" = "$response.body#/result/executionId")))),
+            ("ExecutionsForceQuit" = (operation_id = "executions_force_quit", parameters(("actor_id" = "$request.path.actor_id"), ("execution_id" = "$response.body#/result/executionId"))))
+            )
+        )
+    )
+)]
 pub(super) async fn send(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -67,6 +115,7 @@ pub(super) async fn send(
     let Path(actor_id) = path?;
     let environment = environment(&request)?;
     let synchronous = is_synchronous(&request)?;
+    let idempotency_key = idempotency_key(&request)?;
     let (body, content_type) = message(request, &gw).await?;
     let sent = gw
         .messages()
@@ -76,13 +125,41 @@ pub(super) async fn send(
             content_type: content_type.to_owned(),
             environment,
             refuse_if_deeper_than: synchronous.then_some(gw.settings().sync_max_queue),
+            idempotency_key,
         })?)
         .await?
         .into_inner();
-    if synchronous {
-        return synchronous_answer(&gw, &caller, &sent).await;
+    let mut answer = if synchronous {
+        synchronous_answer(&gw, &caller, &sent).await?
+    } else {
+        Reply::ok("The request was successful", view(&gw, &caller).sent(&sent)).into_response()
+    };
+    if sent.repeated {
+        answer
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, http::HeaderValue::from_static("true"));
     }
-    Ok(Reply::ok("The request was successful", view(&gw, &caller).sent(&sent)).into_response())
+    Ok(answer)
+}
+
+/// The header naming a send's idempotency key.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The header that marks the answer to a repeated send.
+const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+/// The `Idempotency-Key` of a send, or empty; the messages service checks its shape.
+fn idempotency_key(request: &Request) -> Result<String, ApiError> {
+    match request.headers().get(IDEMPOTENCY_KEY) {
+        None => Ok(String::new()),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .filter(|key| !key.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters")
+            }),
+    }
 }
 
 /// How often a synchronous message looks at its execution.
@@ -137,8 +214,9 @@ async fn synchronous_answer(
             break;
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
+            // Accepted, not a failure: the run goes on. A 5xx would invite a retry, and a
+            // retried POST is a second execution.
+            return Ok(Outcome::success(
                 format!(
                     "execution {} did not finish within {} s; it goes on, see /actors/{}/executions/{}",
                     sent.execution_id,
@@ -146,7 +224,9 @@ async fn synchronous_answer(
                     sent.actor_id,
                     sent.execution_id
                 ),
-            ));
+                view(gw, caller).sent(sent),
+            )
+            .into_response_with(StatusCode::ACCEPTED));
         }
         tokio::time::sleep(SYNC_POLL).await;
     }

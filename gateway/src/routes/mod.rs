@@ -5,128 +5,82 @@ use axum::{
     extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
-    routing::get,
 };
 use http::{StatusCode, header};
 
-use crate::{Gateway, error::ApiError, identity::Caller, views::View};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{Gateway, error::ApiError, identity::Caller, openapi, views::View};
 
 mod actors;
 mod admin;
 mod aliases;
 mod configs;
+mod dead_letters;
 mod executions;
 mod follow;
 mod messages;
 mod nonces;
+mod paging;
 mod permissions;
 mod search;
 mod sharing;
 mod workers;
 
-/// Every route, at `/actors...` and again under `/v3`.
-pub(crate) fn table() -> Router<Gateway> {
+/// Every route, at `/actors...` and again under `/v3`, and the API's description of them at
+/// `/openapi.json` (and `/docs`), generated from the same table.
+pub(crate) fn table(version: &str) -> Router<Gateway> {
+    let (routes, api) = documented().split_for_parts();
+    // After the routes: it is installed on each route registered so far.
+    let routes = routes.method_not_allowed_fallback(method_not_allowed);
     Router::new()
-        .merge(actor_routes())
-        .nest("/v3", actor_routes())
+        .merge(routes.clone())
+        .nest("/v3", routes)
+        .route_layer(axum::middleware::from_fn(crate::request_metrics::record))
+        .merge(openapi::routes(openapi::document(api, version)))
         .fallback(not_found)
 }
 
-fn actor_routes() -> Router<Gateway> {
+/// The routes of the API with their descriptions.
+pub(crate) fn documented() -> OpenApiRouter<Gateway> {
     // Static segments (`aliases`, `utilization`, ...) win over `{actor_id}` in axum's router,
-    // whatever the order here.
-    Router::new()
-        .route("/actors", get(actors::list).post(actors::create))
-        .route("/actors/utilization", get(admin::utilization))
-        .route("/actors/aliases", get(aliases::list).post(aliases::create))
-        .route(
-            "/actors/aliases/{alias}",
-            get(aliases::get)
-                .put(aliases::update)
-                .delete(aliases::delete),
-        )
-        .route(
-            "/actors/aliases/{alias}/permissions",
-            get(permissions::get::<{ sharing::ALIAS }>)
-                .post(permissions::set::<{ sharing::ALIAS }>),
-        )
-        .route(
-            "/actors/aliases/{alias}/nonces",
-            get(nonces::list::<true>).post(nonces::create::<true>),
-        )
-        .route(
-            "/actors/aliases/{alias}/nonces/{nonce_id}",
-            get(nonces::get::<true>).delete(nonces::delete::<true>),
-        )
-        .route("/actors/configs", get(configs::list).post(configs::create))
-        .route(
-            "/actors/configs/{name}",
-            get(configs::get)
-                .put(configs::update)
-                .delete(configs::delete),
-        )
-        .route(
-            "/actors/configs/{name}/permissions",
-            get(permissions::get::<{ sharing::CONFIG }>)
-                .post(permissions::set::<{ sharing::CONFIG }>),
-        )
-        .route("/actors/search/{kind}", get(search::search))
-        .route("/actors/admin", get(admin::all_actors))
-        .route("/actors/admin/workers", get(admin::all_workers))
-        .route("/actors/admin/executions", get(admin::all_executions))
-        .route(
-            "/actors/{actor_id}",
-            get(actors::get)
-                .put(actors::replace)
-                .patch(actors::patch)
-                .delete(actors::delete),
-        )
-        .route(
-            "/actors/{actor_id}/messages",
-            get(messages::count)
-                .post(messages::send)
-                .delete(messages::purge),
-        )
-        .route("/actors/{actor_id}/executions", get(executions::list))
-        .route(
-            "/actors/{actor_id}/executions/{execution_id}",
-            get(executions::get).delete(executions::force_quit),
-        )
-        .route(
-            "/actors/{actor_id}/executions/{execution_id}/logs",
-            get(executions::logs),
-        )
-        .route(
-            "/actors/{actor_id}/executions/{execution_id}/results",
-            get(executions::results),
-        )
-        .route(
-            "/actors/{actor_id}/state",
-            get(actors::get_state).post(actors::set_state),
-        )
-        .route(
-            "/actors/{actor_id}/workers",
-            get(workers::list).post(workers::ensure),
-        )
-        .route(
-            "/actors/{actor_id}/workers/{worker_id}",
-            get(workers::get).delete(workers::delete),
-        )
-        .route(
-            "/actors/{actor_id}/nonces",
-            get(nonces::list::<false>).post(nonces::create::<false>),
-        )
-        .route(
-            "/actors/{actor_id}/nonces/{nonce_id}",
-            get(nonces::get::<false>).delete(nonces::delete::<false>),
-        )
-        .route(
-            "/actors/{actor_id}/permissions",
-            get(permissions::get::<{ sharing::ACTOR }>)
-                .post(permissions::set::<{ sharing::ACTOR }>),
-        )
-        // After the routes: it is installed on each route registered so far.
-        .method_not_allowed_fallback(method_not_allowed)
+    // whatever the order here. Each `routes!` holds the handlers of one path.
+    OpenApiRouter::new()
+        .routes(routes!(actors::list, actors::create))
+        .routes(routes!(admin::utilization))
+        .routes(routes!(aliases::list, aliases::create))
+        .routes(routes!(aliases::get, aliases::update, aliases::delete))
+        .routes(routes!(permissions::get_alias, permissions::set_alias))
+        .routes(routes!(nonces::list_alias, nonces::create_alias))
+        .routes(routes!(nonces::get_alias, nonces::delete_alias))
+        .routes(routes!(configs::list, configs::create))
+        .routes(routes!(configs::get, configs::update, configs::delete))
+        .routes(routes!(permissions::get_config, permissions::set_config))
+        .routes(routes!(search::search))
+        .routes(routes!(admin::all_actors))
+        .routes(routes!(admin::all_workers))
+        .routes(routes!(admin::all_executions))
+        .routes(routes!(
+            actors::get,
+            actors::replace,
+            actors::patch,
+            actors::delete
+        ))
+        .routes(routes!(messages::count, messages::send, messages::purge))
+        .routes(routes!(executions::list))
+        .routes(routes!(executions::get, executions::force_quit))
+        .routes(routes!(executions::logs))
+        .routes(routes!(executions::results))
+        .routes(routes!(actors::get_state, actors::set_state))
+        .routes(routes!(workers::list, workers::ensure))
+        .routes(routes!(workers::get, workers::delete))
+        .routes(routes!(nonces::list_actor, nonces::create_actor))
+        .routes(routes!(nonces::get_actor, nonces::delete_actor))
+        .routes(routes!(permissions::get_actor, permissions::set_actor))
+        .routes(routes!(dead_letters::list))
+        .routes(routes!(dead_letters::replay_all))
+        .routes(routes!(dead_letters::replay_one))
+        .routes(routes!(dead_letters::delete))
 }
 
 async fn not_found() -> ApiError {

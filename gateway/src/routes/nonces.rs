@@ -11,7 +11,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::{sharing, view};
-use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
+use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input, openapi as doc};
 
 type NamePath = Result<Path<String>, PathRejection>;
 type NoncePath = Result<Path<(String, String)>, PathRejection>;
@@ -21,7 +21,7 @@ fn noun(alias: bool) -> &'static str {
     if alias { "Alias" } else { "Actor" }
 }
 
-pub(super) async fn list<const ALIAS: bool>(
+async fn list<const ALIAS: bool>(
     State(gw): State<Gateway>,
     caller: Caller,
     path: NamePath,
@@ -39,7 +39,7 @@ pub(super) async fn list<const ALIAS: bool>(
     ))
 }
 
-pub(super) async fn create<const ALIAS: bool>(
+async fn create<const ALIAS: bool>(
     State(gw): State<Gateway>,
     caller: Caller,
     path: NamePath,
@@ -64,7 +64,7 @@ pub(super) async fn create<const ALIAS: bool>(
     ))
 }
 
-pub(super) async fn get<const ALIAS: bool>(
+async fn get<const ALIAS: bool>(
     State(gw): State<Gateway>,
     caller: Caller,
     path: NoncePath,
@@ -84,7 +84,7 @@ pub(super) async fn get<const ALIAS: bool>(
     ))
 }
 
-pub(super) async fn delete<const ALIAS: bool>(
+async fn delete<const ALIAS: bool>(
     State(gw): State<Gateway>,
     caller: Caller,
     path: NoncePath,
@@ -101,3 +101,127 @@ pub(super) async fn delete<const ALIAS: bool>(
         Value::Null,
     ))
 }
+
+/// The documented routes of one family (an actor's nonces, or an alias's), each a call of the
+/// generic handlers above (the description needs one function per path).
+macro_rules! nonce_routes {
+    ($alias:literal, $path:literal, $nonce_path:literal, $params:ty, $nonce_params:ty,
+     ($owner:literal = $owner_value:literal),
+     [$list:ident, $list_id:literal, $list_summary:literal],
+     [$create:ident, $create_id:literal, $create_summary:literal],
+     [$get:ident, $get_id:literal],
+     [$delete:ident, $delete_id:literal]) => {
+        #[utoipa::path(
+            get,
+            operation_id = $list_id,
+            path = $path,
+            tag = "nonces",
+            summary = $list_summary,
+            params($params),
+            responses((status = 200, description = "The nonces", body = doc::Envelope<Vec<doc::Nonce>>))
+        )]
+        pub(super) async fn $list(
+            gw: State<Gateway>,
+            caller: Caller,
+            path: NamePath,
+        ) -> Result<Reply, ApiError> {
+            list::<$alias>(gw, caller, path).await
+        }
+
+        #[utoipa::path(
+            post,
+            operation_id = $create_id,
+            path = $path,
+            tag = "nonces",
+            summary = $create_summary,
+            params($params),
+            request_body = doc::NonceBody,
+            responses((
+                status = 200,
+                description = "The nonce; its id is the token",
+                body = doc::Envelope<doc::Nonce>,
+                links(
+                    ("Get" = (operation_id = $get_id, parameters(($owner = $owner_value), ("nonce_id" = "$response.body#/result/id")))),
+                    ("Delete" = (operation_id = $delete_id, parameters(($owner = $owner_value), ("nonce_id" = "$response.body#/result/id"))))
+                )
+            ))
+        )]
+        pub(super) async fn $create(
+            gw: State<Gateway>,
+            caller: Caller,
+            path: NamePath,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Result<Reply, ApiError> {
+            create::<$alias>(gw, caller, path, headers, body).await
+        }
+
+        #[utoipa::path(
+            get,
+            operation_id = $get_id,
+            path = $nonce_path,
+            tag = "nonces",
+            summary = "Get a nonce",
+            params($nonce_params),
+            responses((status = 200, description = "The nonce", body = doc::Envelope<doc::Nonce>))
+        )]
+        pub(super) async fn $get(
+            gw: State<Gateway>,
+            caller: Caller,
+            path: NoncePath,
+        ) -> Result<Reply, ApiError> {
+            get::<$alias>(gw, caller, path).await
+        }
+
+        #[utoipa::path(
+            delete,
+            operation_id = $delete_id,
+            path = $nonce_path,
+            tag = "nonces",
+            summary = "Delete a nonce",
+            params($nonce_params),
+            responses((status = 200, description = "Deleted", body = doc::Envelope<doc::Null>))
+        )]
+        pub(super) async fn $delete(
+            gw: State<Gateway>,
+            caller: Caller,
+            path: NoncePath,
+        ) -> Result<Reply, ApiError> {
+            delete::<$alias>(gw, caller, path).await
+        }
+    };
+}
+
+nonce_routes!(
+    false,
+    "/actors/{actor_id}/nonces",
+    "/actors/{actor_id}/nonces/{nonce_id}",
+    doc::ActorPath,
+    doc::ActorNoncePath,
+    ("actor_id" = "$request.path.actor_id"),
+    [list_actor, "nonces_list_actor", "List this actor's nonces"],
+    [
+        create_actor,
+        "nonces_create_actor",
+        "Create a nonce for this actor"
+    ],
+    [get_actor, "nonces_get_actor"],
+    [delete_actor, "nonces_delete_actor"]
+);
+
+nonce_routes!(
+    true,
+    "/actors/aliases/{alias}/nonces",
+    "/actors/aliases/{alias}/nonces/{nonce_id}",
+    doc::AliasPath,
+    doc::AliasNoncePath,
+    ("alias" = "$request.path.alias"),
+    [list_alias, "nonces_list_alias", "List this alias's nonces"],
+    [
+        create_alias,
+        "nonces_create_alias",
+        "Create a nonce for this alias"
+    ],
+    [get_alias, "nonces_get_alias"],
+    [delete_alias, "nonces_delete_alias"]
+);

@@ -1,6 +1,7 @@
 //! `/actors/search/{type}`, and the list routes given query parameters (abaco turns
 //! `GET /actors?status=READY` into a search): the Registration service's Search.
 
+use crate::openapi as doc;
 use abaco::pb;
 use axum::extract::{Path, RawQuery, State, rejection::PathRejection};
 use serde_json::Value;
@@ -16,6 +17,15 @@ pub(super) struct Scope<'a> {
     pub(super) message: &'a str,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "search_search",
+    path = "/actors/search/{kind}",
+    tag = "search",
+    summary = "Search actors, workers, executions or logs",
+    params(doc::SearchPath),
+    responses((status = 200, description = "A page of results", body = doc::Envelope<doc::SearchPage>))
+)]
 pub(super) async fn search(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -44,16 +54,8 @@ pub(super) fn params(query: Option<&str>) -> Result<Vec<(String, String)>, ApiEr
         .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
 }
 
-/// The search parameters of a list route's query string, if it has any (as in abaco, a
-/// nonce and the platform's own `_abaco_*` parameters do not make a search).
-pub(super) fn search_params(
-    query: Option<&str>,
-) -> Result<Option<Vec<(String, String)>>, ApiError> {
-    let params = params(query)?;
-    Ok(is_search(&params).then_some(params))
-}
-
-/// Whether these parameters of a list route ask for a search.
+/// Whether these parameters of a list route ask for a search (as in abaco, a nonce and the
+/// platform's own `_abaco_*` parameters do not make a search).
 pub(super) fn is_search(params: &[(String, String)]) -> bool {
     params
         .iter()

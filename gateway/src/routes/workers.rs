@@ -1,45 +1,76 @@
 //! `/actors/{id}/workers...`: Admin calls about one actor's workers.
 
+use crate::openapi as doc;
 use abaco::pb;
-use axum::extract::{
-    Path, RawQuery, State,
-    rejection::{BytesRejection, PathRejection},
+use axum::{
+    extract::{
+        Path, RawQuery, State,
+        rejection::{BytesRejection, PathRejection},
+    },
+    response::{IntoResponse, Response},
 };
 use bytes::Bytes;
 
-use super::{search, view};
+use super::{paging, search, view};
 use crate::{Gateway, envelope::Reply, error::ApiError, identity::Caller, input};
 
 type WorkerPath = Result<Path<(String, String)>, PathRejection>;
 
+#[utoipa::path(
+    get,
+    operation_id = "workers_list",
+    path = "/actors/{actor_id}/workers",
+    tag = "workers",
+    summary = "List an actor's workers, in the order they were made",
+    params(doc::ActorPath, doc::CursorPage),
+    responses((status = 200, description = "The workers (a page of them with `cursor`); with other query parameters, a search", body = doc::Envelope<doc::WorkersOrSearch>, headers(("X-Next-Cursor" = String, description = "The cursor of the next page, when there is one"))))
+)]
 pub(super) async fn list(
     State(gw): State<Gateway>,
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
-) -> Result<Reply, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(actor_id) = path?;
-    if let Some(params) = search::search_params(query.as_deref())? {
-        let scope = search::Scope {
-            kind: "workers",
-            actor_id,
-            execution_id: String::new(),
-            message: "Workers search completed successfully.",
-        };
-        return search::run(&gw, &caller, params, scope).await;
-    }
-    let workers = gw
+    let params = search::params(query.as_deref())?;
+    let page = match paging::wants(&params)? {
+        paging::Wants::Listing(page) => page,
+        paging::Wants::Search => {
+            let scope = search::Scope {
+                kind: "workers",
+                actor_id,
+                execution_id: String::new(),
+                message: "Workers search completed successfully.",
+            };
+            return Ok(search::run(&gw, &caller, params, scope)
+                .await?
+                .into_response());
+        }
+    };
+    let listed = gw
         .admin()
-        .list_workers(caller.request(pb::ActorRef { actor_id })?)
+        .list_workers(caller.request(pb::ListWorkersRequest { actor_id, page })?)
         .await?
-        .into_inner()
-        .workers;
-    Ok(Reply::ok(
-        "Workers retrieved successfully.",
-        view(&gw, &caller).workers(&workers),
+        .into_inner();
+    Ok(paging::with_next(
+        Reply::ok(
+            "Workers retrieved successfully.",
+            view(&gw, &caller).workers(&listed.workers),
+        ),
+        &listed.next_cursor,
     ))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "workers_ensure",
+    path = "/actors/{actor_id}/workers",
+    tag = "workers",
+    summary = "Ask for at least `num` workers",
+    params(doc::ActorPath),
+    request_body = doc::WorkersBody,
+    responses((status = 200, description = "The workers", body = doc::Envelope<Vec<doc::Worker>>))
+)]
 pub(super) async fn ensure(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -61,6 +92,15 @@ pub(super) async fn ensure(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "workers_get",
+    path = "/actors/{actor_id}/workers/{worker_id}",
+    tag = "workers",
+    summary = "Get a worker",
+    params(doc::WorkerPath),
+    responses((status = 200, description = "The worker", body = doc::Envelope<doc::Worker>))
+)]
 pub(super) async fn get(
     State(gw): State<Gateway>,
     caller: Caller,
@@ -81,6 +121,15 @@ pub(super) async fn get(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "workers_delete",
+    path = "/actors/{actor_id}/workers/{worker_id}",
+    tag = "workers",
+    summary = "Stop a worker (its current run finishes first)",
+    params(doc::WorkerPath),
+    responses((status = 200, description = "The worker, its stop scheduled", body = doc::Envelope<doc::Worker>))
+)]
 pub(super) async fn delete(
     State(gw): State<Gateway>,
     caller: Caller,

@@ -3,6 +3,7 @@
 //! actor's environment, its state) are never touched by the conversion.
 
 mod access;
+mod dead_letters;
 
 use abaco::{limits::NO_LIMIT, pb, settings::Case, status};
 use serde_json::{Map, Value};
@@ -170,6 +171,8 @@ impl View {
             .put("logEx", a.log_ex)
             .put("token", a.token)
             .put("queue", a.queue.as_str())
+            .put("maxRetries", a.max_retries)
+            .put("retryExitCodes", a.retry_exit_codes.clone())
             .put("revision", a.revision)
             .put("createTime", time(&a.create_time))
             .put("lastUpdateTime", time(&a.last_update_time))
@@ -202,6 +205,7 @@ impl View {
             .put("exitCode", e.exit_code.map_or(Value::Null, Value::from))
             .put("finalState", final_state(&e.final_state))
             .put("statusMessage", e.status_message.as_str())
+            .put("attempts", self.attempts(&e.attempts))
             .put(
                 "_links",
                 links([
@@ -224,6 +228,10 @@ impl View {
             .put("totalRuntime", s.total_runtime)
             .put("totalCpu", s.total_cpu)
             .put("totalIo", s.total_io)
+            .put(
+                "nextCursor",
+                Some(s.next_cursor.as_str()).filter(|c| !c.is_empty()),
+            )
             .put(
                 "_links",
                 links([
@@ -265,6 +273,23 @@ impl View {
             .put("revision", w.revision)
             .put("statusMessage", w.status_message.as_str())
             .done()
+    }
+
+    /// The earlier tries of an execution, oldest first.
+    fn attempts(&self, attempts: &[pb::Attempt]) -> Value {
+        Value::Array(
+            attempts
+                .iter()
+                .map(|a| {
+                    self.obj()
+                        .put("startTime", time(&a.start_time))
+                        .put("finishTime", time(&a.finish_time))
+                        .put("exitCode", a.exit_code.map_or(Value::Null, Value::from))
+                        .put("statusMessage", a.status_message.as_str())
+                        .done()
+                })
+                .collect(),
+        )
     }
 
     /// Administrators' mounts, as abaco shows them.

@@ -118,6 +118,7 @@ impl Registration for Fake {
         self.saw(&r);
         Ok(Response::new(pb::ListActorsResponse {
             actors: vec![sample_actor("act1", "alice")],
+            ..Default::default()
         }))
     }
     async fn update_actor(&self, _: tonic::Request<pb::UpdateActorRequest>) -> Answer<pb::Actor> {
@@ -191,6 +192,7 @@ impl Messages for Fake {
             actor_id: request.actor_id,
             msg: String::from_utf8_lossy(&request.body).into_owned(),
             executor: self.last_user(),
+            repeated: false,
         }))
     }
     async fn count_messages(&self, r: tonic::Request<pb::ActorRef>) -> Answer<pb::MessageCount> {
@@ -200,6 +202,24 @@ impl Messages for Fake {
         }))
     }
     async fn purge_messages(&self, _: tonic::Request<pb::ActorRef>) -> Answer<pb::MessageCount> {
+        fake_error()
+    }
+    async fn list_dead_letters(
+        &self,
+        _: tonic::Request<pb::ListDeadLettersRequest>,
+    ) -> Answer<pb::DeadLetters> {
+        fake_error()
+    }
+    async fn replay_dead_letters(
+        &self,
+        _: tonic::Request<pb::DeadLetterRef>,
+    ) -> Answer<pb::ReplayedDeadLetters> {
+        fake_error()
+    }
+    async fn delete_dead_letter(
+        &self,
+        _: tonic::Request<pb::DeadLetterRef>,
+    ) -> Answer<pb::DeadLetters> {
         fake_error()
     }
     async fn get_results(
@@ -289,7 +309,7 @@ impl Access for Fake {
 impl Admin for Fake {
     async fn list_workers(
         &self,
-        _: tonic::Request<pb::ActorRef>,
+        _: tonic::Request<pb::ListWorkersRequest>,
     ) -> Answer<pb::ListWorkersResponse> {
         fake_error()
     }

@@ -8,6 +8,7 @@ use abaco::{
     AbacoError, Result,
     fleet::Fleet,
     identity::Caller,
+    paging,
     pb::{self, PermissionLevel, admin_server::Admin},
     records::{Records, child_key},
     store::Table,
@@ -18,6 +19,8 @@ use abaco_auth::{
 };
 use tonic::{Request, Response, Status};
 
+mod executions;
+
 /// Most workers one `EnsureWorkers` call may ask for.
 const MAX_ENSURE: u32 = 100;
 
@@ -27,6 +30,25 @@ pub struct AdminService {
     records: Records,
     access: Access,
     fleet: Arc<dyn Fleet>,
+    pages: Pages,
+}
+
+/// Sizes of a page of the tenant-wide execution listing.
+#[derive(Debug, Clone, Copy)]
+pub struct Pages {
+    /// Executions on a page that names no limit.
+    pub size: usize,
+    /// The most on any page.
+    pub max: usize,
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Self {
+            size: 500,
+            max: 5000,
+        }
+    }
 }
 
 impl AdminService {
@@ -36,7 +58,13 @@ impl AdminService {
             records: access.records().clone(),
             access,
             fleet,
+            pages: Pages::default(),
         }
+    }
+
+    /// The same service with these page sizes.
+    pub fn with_pages(self, pages: Pages) -> Self {
+        Self { pages, ..self }
     }
 
     /// The gRPC server for this service, behind `auth`.
@@ -64,7 +92,10 @@ impl AdminService {
             .records
             .list(Table::Workers, &format!("{}/", actor.id))
             .await?;
-        Ok(pb::ListWorkersResponse { workers })
+        Ok(pb::ListWorkersResponse {
+            workers,
+            ..Default::default()
+        })
     }
 
     async fn worker(
@@ -106,9 +137,7 @@ impl AdminService {
         let workers: Vec<pb::Worker> = self
             .of_actors(Table::Workers, &actors, |w: &pb::Worker| &w.actor_id)
             .await?;
-        let executions: Vec<pb::Execution> = self
-            .of_actors(Table::Executions, &actors, |e: &pb::Execution| &e.actor_id)
-            .await?;
+        let running = self.running_executions(&actors).await?;
         let spawners: Vec<pb::SpawnerInfo> = self.records.list(Table::Spawners, "").await?;
         Ok(pb::Utilization {
             actors: actors.len() as u64,
@@ -117,10 +146,7 @@ impl AdminService {
                 .iter()
                 .filter(|w| w.status() == pb::WorkerStatus::Busy)
                 .count() as u64,
-            executions_running: executions
-                .iter()
-                .filter(|e| e.status() == pb::ExecutionStatus::Running)
-                .count() as u64,
+            executions_running: running,
             // Hosts are shared by every tenant: their figures are the platform's.
             spawners: spawners.len() as u64,
             capacity: spawners.iter().map(|s| u64::from(s.capacity)).sum(),
@@ -143,10 +169,11 @@ fn require_admin(caller: &Caller, what: &str) -> Result<()> {
 impl Admin for AdminService {
     async fn list_workers(
         &self,
-        request: Request<pb::ActorRef>,
+        request: Request<pb::ListWorkersRequest>,
     ) -> Result<Response<pb::ListWorkersResponse>, Status> {
         serve(request, async |caller, r| {
-            self.workers(&r.actor_id, &caller).await
+            let all = self.workers(&r.actor_id, &caller).await?;
+            workers_page(all.workers, r.page.as_ref())
         })
         .await
     }
@@ -187,7 +214,10 @@ impl Admin for AdminService {
                 )));
             }
             let workers = self.fleet.ensure_workers(&actor.id, r.num).await?;
-            Ok(pb::ListWorkersResponse { workers })
+            Ok(pb::ListWorkersResponse {
+                workers,
+                ..Default::default()
+            })
         })
         .await
     }
@@ -214,11 +244,15 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::AdminListRequest>,
     ) -> Result<Response<pb::ListActorsResponse>, Status> {
-        serve(request, async |caller, _| {
+        serve(request, async |caller, r| {
             let actors = self
                 .tenant_actors(&caller, "the tenant-wide actor listing")
                 .await?;
-            Ok(pb::ListActorsResponse { actors })
+            let page = paging::cut(actors, paging::actor_key, r.page.as_ref())?;
+            Ok(pb::ListActorsResponse {
+                actors: page.items,
+                next_cursor: page.next_cursor,
+            })
         })
         .await
     }
@@ -227,14 +261,14 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::AdminListRequest>,
     ) -> Result<Response<pb::ListWorkersResponse>, Status> {
-        serve(request, async |caller, _| {
+        serve(request, async |caller, r| {
             let actors = self
                 .tenant_actors(&caller, "the tenant-wide worker listing")
                 .await?;
             let workers = self
                 .of_actors(Table::Workers, &actors, |w: &pb::Worker| &w.actor_id)
                 .await?;
-            Ok(pb::ListWorkersResponse { workers })
+            workers_page(workers, r.page.as_ref())
         })
         .await
     }
@@ -243,15 +277,24 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::AdminListRequest>,
     ) -> Result<Response<pb::ListExecutionsResponse>, Status> {
-        serve(request, async |caller, _| {
+        serve(request, async |caller, r| {
             let actors = self
                 .tenant_actors(&caller, "the tenant-wide execution listing")
                 .await?;
-            let executions = self
-                .of_actors(Table::Executions, &actors, |e: &pb::Execution| &e.actor_id)
-                .await?;
-            Ok(pb::ListExecutionsResponse { executions })
+            self.executions_page(actors, r.page.as_ref()).await
         })
         .await
     }
+}
+
+/// A page of workers, in the order they were made.
+fn workers_page(
+    workers: Vec<pb::Worker>,
+    page: Option<&pb::PageRequest>,
+) -> Result<pb::ListWorkersResponse> {
+    let page = paging::cut(workers, |w| format!("{}/{}", w.create_time, w.id), page)?;
+    Ok(pb::ListWorkersResponse {
+        workers: page.items,
+        next_cursor: page.next_cursor,
+    })
 }

@@ -53,7 +53,13 @@ impl Scheduler {
 
     /// One pass at `now`, unless another scheduler made one within `interval`; the ticks sent.
     pub async fn pass(&self, now: DateTime<Utc>) -> Result<usize> {
-        if !self.records.try_lease(PASS_LEASE, self.interval).await? {
+        // Held for the whole interval on purpose: the next pass anywhere is one interval on.
+        if self
+            .records
+            .try_lease(PASS_LEASE, self.interval)
+            .await?
+            .is_none()
+        {
             return Ok(0);
         }
         let actors: Vec<pb::Actor> = self.records.list(Table::Actors, "").await?;

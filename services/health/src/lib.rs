@@ -7,17 +7,20 @@
 //!   `maxWorkers`), and fewer again once workers sit idle.
 //! - [`orphans`]: a container with our labels whose worker is not alive is removed.
 //! - [`stuck`]: an execution whose message can no longer run ends ERROR with the reason.
+//! - [`retention`]: a finished execution older than the retention setting goes, with its logs
+//!   and results.
 //!
 //! A mailbox is never touched here: only deleting its actor deletes it.
 
 mod liveness;
 mod orphans;
+mod retention;
 mod scaling;
 mod stuck;
 
 use std::{sync::Arc, time::Duration};
 
-use abaco::{Result, fleet::Fleet, mailbox::Mailboxes, records::Records};
+use abaco::{Result, fleet::Fleet, mailbox::Mailboxes, pb, records::Records};
 use abaco_events::Emitter;
 use abaco_worker::container::DockerRunner;
 use tokio_util::sync::CancellationToken;
@@ -35,10 +38,14 @@ pub struct HealthSettings {
     pub spawner_timeout: Duration,
     /// A worker with nothing to do for this long is stopped (down to the actor's minimum).
     pub idle_timeout: Duration,
-    /// Pause between two sweeps for stuck executions (they read every execution record).
+    /// Pause between two sweeps for stuck and expired executions.
     pub sweep_interval: Duration,
+    /// How many records a sweep reads in one store call.
+    pub sweep_batch: usize,
     /// An execution is only judged stuck once its message is at least this old.
     pub stuck_after: Duration,
+    /// How long a finished execution is kept after it ended; `None`: until its actor goes.
+    pub retention: Option<Duration>,
 }
 
 impl Default for HealthSettings {
@@ -50,7 +57,9 @@ impl Default for HealthSettings {
             spawner_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(60),
+            sweep_batch: 500,
             stuck_after: Duration::from_secs(120),
+            retention: None,
         }
     }
 }
@@ -70,6 +79,10 @@ pub struct Report {
     pub orphans_removed: usize,
     /// Executions ended as stuck.
     pub stuck_executions: usize,
+    /// Finished executions removed (with their logs and results) past their retention.
+    pub expired_executions: usize,
+    /// Execution records the sweeps read: the open ones and those due for retention.
+    pub executions_read: usize,
 }
 
 /// The health checker of one platform (one namespace).
@@ -145,11 +158,35 @@ impl HealthChecker {
             ..Report::default()
         };
         let live_workers = self.remove_dead_workers(&mut report).await?;
+        gauge_workers(&live_workers);
         self.scale(&live_workers, &mut report).await?;
         report.orphans_removed = self.remove_orphans(&live_workers).await;
         if sweep {
-            report.stuck_executions = self.end_stuck_executions(&live_workers).await?;
+            let indexed = self.records.index_executions_once().await?;
+            if indexed > 0 {
+                tracing::info!(
+                    indexed,
+                    "executions stored before their indexes existed indexed"
+                );
+            }
+            let (stuck, open_read) = self.end_stuck_executions(&live_workers).await?;
+            let (expired, due_read) = self.remove_expired().await?;
+            report.stuck_executions = stuck;
+            report.expired_executions = expired;
+            report.executions_read = open_read + due_read;
         }
         Ok(report)
+    }
+}
+
+/// Sets the workers-by-status gauge, zero included, from one pass's view of the workers.
+fn gauge_workers(workers: &[pb::Worker]) {
+    for code in 1..=9 {
+        let Ok(status) = pb::WorkerStatus::try_from(code) else {
+            continue;
+        };
+        let count = workers.iter().filter(|w| w.status() == status).count();
+        metrics::gauge!(abaco::metrics::WORKERS, "status" => abaco::status::worker(status))
+            .set(count as f64);
     }
 }

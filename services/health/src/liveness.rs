@@ -17,10 +17,12 @@ fn is_starting(worker: &pb::Worker) -> bool {
 
 impl HealthChecker {
     pub(crate) async fn remove_dead_spawners(&self) -> Result<usize> {
+        // Heartbeats are stamped, and judged, by the store's clock: this host's may be off.
+        let now = self.records.now().await?;
         let spawners: Vec<pb::SpawnerInfo> = self.records.list(Table::Spawners, "").await?;
         let mut removed = 0;
         for spawner in spawners {
-            if time::older_than(&spawner.heartbeat_time, self.settings.spawner_timeout) {
+            if time::older_than_at(&spawner.heartbeat_time, self.settings.spawner_timeout, now) {
                 tracing::warn!(spawner = %spawner.id, "spawner stopped beating; removing it");
                 self.records.delete(Table::Spawners, &spawner.id).await?;
                 removed += 1;
@@ -31,6 +33,7 @@ impl HealthChecker {
 
     /// Removes dead workers' records; the workers that remain.
     pub(crate) async fn remove_dead_workers(&self, report: &mut Report) -> Result<Vec<pb::Worker>> {
+        let now = self.records.now().await?;
         let workers: Vec<pb::Worker> = self.records.list(Table::Workers, "").await?;
         let mut live = Vec::new();
         for worker in workers {
@@ -41,8 +44,8 @@ impl HealthChecker {
                     (&worker.last_health_check_time, self.settings.worker_timeout)
                 };
             // An ERROR worker is kept on record for users to see why; it runs nothing.
-            let dead =
-                worker.status() != pb::WorkerStatus::Error && time::older_than(stamp, timeout);
+            let dead = worker.status() != pb::WorkerStatus::Error
+                && time::older_than_at(stamp, timeout, now);
             if dead {
                 tracing::warn!(worker = %worker.id, actor = %worker.actor_id, status = ?worker.status(), "worker stopped beating; removing it");
                 self.records

@@ -31,7 +31,11 @@ impl HealthChecker {
                 live_workers.iter().filter(|w| counts(w, &actor)).collect();
             let have = workers.len() as u64;
             let waiting = match self.mailboxes.depth(&actor.id).await {
-                Ok(depth) => depth,
+                Ok(depth) => {
+                    metrics::gauge!(abaco::metrics::MAILBOX_DEPTH, "actor" => actor.id.clone())
+                        .set(depth as f64);
+                    depth
+                }
                 Err(error) => {
                     tracing::warn!(actor = %actor.id, %error, "mailbox depth unknown; not scaling");
                     continue;

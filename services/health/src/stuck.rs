@@ -6,17 +6,36 @@
 //! execution whose message is gone (the mailbox was purged). Both end ERROR with the reason,
 //! so that every accepted message ends visibly.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, pin::pin};
 
-use abaco::{Result, pb, records::child_key, store::Table, time};
+use abaco::{Result, pb, time};
 use abaco_events::EventType;
+use futures::TryStreamExt;
 
 use crate::HealthChecker;
 
 impl HealthChecker {
-    pub(crate) async fn end_stuck_executions(&self, live_workers: &[pb::Worker]) -> Result<usize> {
+    /// Ends the stuck ones among the executions not yet ended (read a batch at a time, and
+    /// nothing else); how many it ended, and how many records it read.
+    pub(crate) async fn end_stuck_executions(
+        &self,
+        live_workers: &[pb::Worker],
+    ) -> Result<(usize, usize)> {
+        let (mut ended, mut read) = (0, 0);
+        let mut pages = pin!(self.records.open_pages(None, self.settings.sweep_batch));
+        while let Some(open) = pages.try_next().await? {
+            read += open.len();
+            ended += self.end_stuck(live_workers, &open).await?;
+        }
+        Ok((ended, read))
+    }
+
+    async fn end_stuck(
+        &self,
+        live_workers: &[pb::Worker],
+        executions: &[pb::Execution],
+    ) -> Result<usize> {
         let live: HashSet<&str> = live_workers.iter().map(|w| w.id.as_str()).collect();
-        let executions: Vec<pb::Execution> = self.records.list(Table::Executions, "").await?;
         let mut ended = 0;
         for execution in executions {
             let reason = match execution.status() {
@@ -39,27 +58,15 @@ impl HealthChecker {
             if waiting > 0 {
                 continue;
             }
-            let key = child_key(&execution.actor_id, &execution.id);
-            let before = execution.status();
-            let outcome = self
-                .records
-                .update(Table::Executions, &key, |e: &mut pb::Execution| {
-                    if e.status() != before {
-                        return Ok(false);
-                    }
-                    e.set_status(pb::ExecutionStatus::Error);
-                    e.status_message.clone_from(&reason);
-                    e.finish_time = time::now();
-                    Ok(true)
-                })
-                .await;
-            match outcome {
-                Ok(e) if e.status() == pb::ExecutionStatus::Error => {
+            // Judged on the record as read: a live worker that claimed it since (same status,
+            // another owner) is running it, and its record must stand.
+            match self.records.end_swept(execution, &reason).await {
+                Ok(Some(e)) => {
                     tracing::warn!(execution = %execution.id, %reason, "stuck execution ended");
                     ended += 1;
                     self.tell_end(&e).await;
                 }
-                Ok(_) => {}
+                Ok(None) => {}
                 Err(error) => {
                     tracing::warn!(execution = %execution.id, %error, "stuck execution not ended")
                 }

@@ -7,7 +7,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use abaco::{
-    AbacoError, Result,
+    AbacoError, Result, execution_index,
     fleet::Fleet,
     ids,
     mailbox::Mailboxes,
@@ -18,6 +18,9 @@ use abaco::{
 };
 use bytes::Bytes;
 use prost::Message;
+
+/// Turns of an idempotent accept before it gives up on a record that keeps changing.
+const IDEMPOTENT_ATTEMPTS: usize = 4;
 
 /// A message to accept.
 #[derive(Debug, Clone, Default)]
@@ -75,13 +78,23 @@ impl Intake {
     /// when an execution of the given id exists already, `Unavailable` when the broker did not
     /// take the message (then nothing of it remains).
     pub async fn accept(&self, incoming: Incoming) -> Result<Accepted> {
+        self.accept_with(incoming, Vec::new()).await
+    }
+
+    /// [`Intake::accept`], the record carrying `request_digest` (empty: none).
+    async fn accept_with(
+        &self,
+        mut incoming: Incoming,
+        request_digest: Vec<u8>,
+    ) -> Result<Accepted> {
         let received = time::now();
         let execution = pb::Execution {
-            id: incoming.execution_id.unwrap_or_else(ids::new_id),
+            id: incoming.execution_id.take().unwrap_or_else(ids::new_id),
             actor_id: incoming.actor_id.clone(),
             executor: incoming.executor.clone(),
             status: pb::ExecutionStatus::Submitted.into(),
             message_received_time: received.clone(),
+            request_digest,
             ..Default::default()
         };
         tracing::Span::current().record("execution", execution.id.as_str());
@@ -92,19 +105,103 @@ impl Intake {
                 Table::Executions,
                 &key,
                 &execution,
-                Table::Actors,
-                &incoming.actor_id,
+                (Table::Actors, &incoming.actor_id),
+                &execution_index::entries(&execution),
             )
             .await?
             .ok_or_else(|| AbacoError::not_found("actor", &incoming.actor_id))?;
         if actor.status() == pb::ActorStatus::ShuttingDown {
             // Being deleted: to senders it is gone already.
-            self.take_back(&key, &execution.id).await;
+            self.take_back(&execution).await;
             return Err(AbacoError::not_found("actor", &actor.id));
         }
+        if let Err(error) = self.publish(incoming, &execution.id, received).await {
+            self.take_back(&execution).await;
+            return Err(error);
+        }
+        if !self.still_there(&actor.id).await {
+            // Deleted while this message went in: the publish may have brought its mailbox
+            // back, and the record may have outlived the purge. Neither may stay.
+            if let Err(error) = self.mailboxes.delete(&actor.id).await {
+                tracing::warn!(actor = %actor.id, %error, "could not remove the mailbox of a deleted actor");
+            }
+            self.take_back(&execution).await;
+            return Err(AbacoError::not_found("actor", &actor.id));
+        }
+        metrics::counter!(abaco::metrics::MESSAGES_ACCEPTED).increment(1);
+        self.want_worker(&actor.id).await;
+        Ok(Accepted { execution, actor })
+    }
+
+    /// Accepts `incoming` (whose `execution_id` is derived from an idempotency key) once:
+    /// a repeat answers the execution the first accept made, and `true`; the key used again
+    /// for another message (body, content type or environment) is a `Conflict`. Either way the
+    /// message is in the mailbox when this returns `Ok`: a repeat that finds the record not
+    /// yet marked queued (its first sender may have died, or be about to fail, between record
+    /// and mailbox) publishes the message itself, a second copy the worker's claim runs once.
+    pub async fn accept_once(&self, incoming: Incoming) -> Result<(Accepted, bool)> {
+        let Some(id) = incoming.execution_id.clone() else {
+            return Err(AbacoError::Internal(
+                "an idempotent accept needs its execution id".into(),
+            ));
+        };
+        let key = child_key(&incoming.actor_id, &id);
+        let digest = request_digest(&incoming);
+        // Each turn either settles or saw the record vanish (its first sender took it back);
+        // a few turns cover senders racing a broker that fails and recovers.
+        for _ in 0..IDEMPOTENT_ATTEMPTS {
+            match self.accept_with(incoming.clone(), digest.clone()).await {
+                Ok(accepted) => {
+                    self.mark_queued(&key).await?;
+                    return Ok((accepted, false));
+                }
+                Err(AbacoError::Conflict(_)) => {}
+                Err(error) => return Err(error),
+            }
+            let Some(execution) = self
+                .records
+                .get::<pb::Execution>(Table::Executions, &key)
+                .await?
+            else {
+                continue;
+            };
+            if !execution.request_digest.is_empty() && execution.request_digest != digest {
+                return Err(AbacoError::Conflict(format!(
+                    "this idempotency key was used for another message (execution {id}); use a new key for a new message"
+                )));
+            }
+            let actor = self.records.actor(&incoming.actor_id).await?;
+            if actor.status() == pb::ActorStatus::ShuttingDown {
+                return Err(AbacoError::not_found("actor", &actor.id));
+            }
+            let settled = execution.queued || execution.status() != pb::ExecutionStatus::Submitted;
+            if !settled {
+                let received = execution.message_received_time.clone();
+                self.publish(incoming.clone(), &execution.id, received)
+                    .await?;
+                if !self.mark_queued(&key).await? {
+                    // Taken back by its first sender after our copy went out: accept anew.
+                    continue;
+                }
+                self.want_worker(&actor.id).await;
+            }
+            return Ok((Accepted { execution, actor }, true));
+        }
+        Err(AbacoError::Unavailable(format!(
+            "message {id} could not be settled: its record kept changing; send it again with the same key"
+        )))
+    }
+
+    /// Publishes `incoming` as the message of execution `execution_id`.
+    async fn publish(
+        &self,
+        incoming: Incoming,
+        execution_id: &str,
+        received: String,
+    ) -> Result<()> {
         let message = pb::MailboxMessage {
-            execution_id: execution.id.clone(),
-            actor_id: actor.id.clone(),
+            execution_id: execution_id.to_owned(),
+            actor_id: incoming.actor_id,
             body: incoming.body,
             content_type: incoming.content_type,
             environment: incoming.environment,
@@ -112,26 +209,81 @@ impl Intake {
             received_time: received,
             trace_context: incoming.trace_context,
         };
-        if let Err(error) = self
-            .mailboxes
-            .publish(&actor.id, Bytes::from(message.encode_to_vec()))
+        self.mailboxes
+            .publish(&message.actor_id, Bytes::from(message.encode_to_vec()))
             .await
-        {
-            self.take_back(&key, &execution.id).await;
-            return Err(AbacoError::Unavailable(format!(
-                "message not accepted: {error}"
-            )));
-        }
-        if let Err(error) = self.fleet.message_accepted(&actor.id).await {
-            tracing::warn!(actor = %actor.id, %error, "message queued, no worker started for it yet");
-        }
-        Ok(Accepted { execution, actor })
+            .map_err(|error| AbacoError::Unavailable(format!("message not accepted: {error}")))
     }
 
-    /// Removes the record of a message that was not accepted after all.
-    async fn take_back(&self, key: &str, execution_id: &str) {
-        if let Err(error) = self.records.delete(Table::Executions, key).await {
-            tracing::error!(execution = %execution_id, %error, "could not remove the execution of a message not accepted");
+    /// Marks the execution at `key` queued; `false` if there is no such record any more.
+    async fn mark_queued(&self, key: &str) -> Result<bool> {
+        let marked = self
+            .records
+            .update(Table::Executions, key, |execution: &mut pb::Execution| {
+                let change = !execution.queued;
+                execution.queued = true;
+                Ok(change)
+            })
+            .await;
+        match marked {
+            Ok(_) => Ok(true),
+            Err(AbacoError::NotFound(_)) => Ok(false),
+            Err(error) => Err(error),
         }
     }
+
+    /// Whether the actor still exists and is not being deleted. The deletion marks the actor
+    /// before it removes the mailbox, so a publish that came after the mailbox's removal (and
+    /// brought it back) is always followed by a read that sees the mark. A store that cannot
+    /// say leaves the message accepted: it is recorded and queued.
+    async fn still_there(&self, actor_id: &str) -> bool {
+        match self.records.get::<pb::Actor>(Table::Actors, actor_id).await {
+            Ok(Some(actor)) => actor.status() != pb::ActorStatus::ShuttingDown,
+            Ok(None) => false,
+            Err(error) => {
+                tracing::warn!(actor = %actor_id, %error, "could not check the actor after queueing a message");
+                true
+            }
+        }
+    }
+
+    async fn want_worker(&self, actor_id: &str) {
+        if let Err(error) = self.fleet.message_accepted(actor_id).await {
+            tracing::warn!(actor = %actor_id, %error, "message queued, no worker started for it yet");
+        }
+    }
+
+    /// Removes the record of a message that was not accepted after all, unless someone wrote
+    /// it since (a repeat of an idempotent send that published it meanwhile).
+    async fn take_back(&self, execution: &pb::Execution) {
+        match self.records.remove_execution(execution).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(execution = %execution.id, "record changed or removed since it went in; left as it is");
+            }
+            Err(error) => {
+                tracing::error!(execution = %execution.id, %error, "could not remove the execution of a message not accepted");
+            }
+        }
+    }
+}
+
+/// A digest of what a message carries: its body, content type and environment (in name
+/// order), each length-prefixed so that no two messages run together into one.
+fn request_digest(incoming: &Incoming) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    part(&incoming.body);
+    part(incoming.content_type.as_bytes());
+    let mut environment: Vec<_> = incoming.environment.iter().collect();
+    environment.sort();
+    for (name, value) in environment {
+        part(name.as_bytes());
+        part(value.as_bytes());
+    }
+    hasher.finalize().to_vec()
 }

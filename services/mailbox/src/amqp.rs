@@ -177,6 +177,7 @@ impl Shared {
     }
 
     fn err(&self, what: &str, e: impl std::fmt::Display) -> MailboxError {
+        broker_error();
         MailboxError::Backend(self.url.scrub(format!("{what}: {e}")))
     }
 
@@ -596,13 +597,22 @@ async fn settled(
     timeout: Duration,
     call: impl Future<Output = Result<bool, lapin::Error>>,
 ) -> Result<(), MailboxError> {
-    match tokio::time::timeout(timeout, call).await {
+    let outcome = match tokio::time::timeout(timeout, call).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(MailboxError::Backend(format!("{what}: {e}"))),
         Err(_) => Err(MailboxError::Backend(format!(
             "{what}: the broker did not answer in time"
         ))),
+    };
+    if outcome.is_err() {
+        broker_error();
     }
+    outcome
+}
+
+/// Counts a failed call to RabbitMQ.
+fn broker_error() {
+    metrics::counter!(abaco::metrics::BROKER_ERRORS, "backend" => "rabbitmq").increment(1);
 }
 
 impl Drop for AmqpAcker {

@@ -23,6 +23,7 @@ const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("mess
 const DELIVERED: TableDefinition<(&str, u64), ()> = TableDefinition::new("delivered");
 
 fn backend(what: &str, err: impl std::fmt::Display) -> MailboxError {
+    metrics::counter!(abaco::metrics::BROKER_ERRORS, "backend" => "embedded").increment(1);
     MailboxError::Backend(format!("{what}: {err}"))
 }
 

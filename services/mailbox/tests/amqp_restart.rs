@@ -10,8 +10,14 @@ use abaco_mailbox::AmqpMailboxes;
 use bytes::Bytes;
 use tokio::time::timeout;
 
+/// `rabbitmqctl` against the shared test node that `tests/services.sh` starts (its name, and
+/// its cookie in its home).
 fn rabbitmqctl(arg: &str) {
-    let status = Command::new("rabbitmqctl").arg(arg).status().unwrap();
+    let status = Command::new("/usr/lib/rabbitmq/bin/rabbitmqctl")
+        .env("HOME", "/var/lib/abaco-test-rabbit")
+        .args(["-n", "abaco@localhost", arg])
+        .status()
+        .unwrap();
     assert!(status.success(), "rabbitmqctl {arg}");
 }
 

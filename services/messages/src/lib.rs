@@ -4,18 +4,23 @@
 //! The execution id is made here, when the message is accepted, and travels with the message;
 //! that is what lets a worker run each accepted message once even when it is redelivered.
 
+mod dead_letters;
 mod owners;
+mod purged;
 
 use std::sync::Arc;
 
+use abaco::paging;
 use abaco::{
     AbacoError, Result,
     fleet::Fleet,
     identity::Caller,
+    ids,
     mailbox::Mailboxes,
     pb::{self, PermissionLevel, messages_server::Messages},
     records::{Records, child_key},
     store::Table,
+    time,
 };
 use abaco_auth::{
     Access, Authenticator,
@@ -104,6 +109,7 @@ impl MessagesService {
                 )));
             }
         }
+        check_idempotency_key(&request.idempotency_key)?;
         if let Some(name) = request
             .environment
             .keys()
@@ -126,25 +132,35 @@ impl MessagesService {
                 )));
             }
         }
-        let accepted = self
-            .intake
-            .accept(Incoming {
-                actor_id,
-                body: request.body.clone(),
-                content_type: request.content_type.clone(),
-                environment: request.environment,
-                executor: executor.clone(),
-                execution_id: None,
-                // The worker's execution span continues this trace.
-                trace_context: abaco::trace_context::to_map(&tracing::Span::current()),
-            })
-            .await?;
-        let (execution, actor) = (accepted.execution, accepted.actor);
+        let keyed = !request.idempotency_key.is_empty();
+        let incoming = Incoming {
+            // The key names the execution: a repeat lands on the same record, on any
+            // process, after any restart, for as long as the record is kept.
+            execution_id: keyed.then(|| {
+                ids::derived_id(&format!(
+                    "{actor_id}/{executor}/idempotency/{}",
+                    request.idempotency_key
+                ))
+            }),
+            actor_id,
+            body: request.body.clone(),
+            content_type: request.content_type.clone(),
+            environment: request.environment,
+            executor: executor.clone(),
+            // The worker's execution span continues this trace.
+            trace_context: abaco::trace_context::to_map(&tracing::Span::current()),
+        };
+        let (accepted, repeated) = if keyed {
+            self.intake.accept_once(incoming).await?
+        } else {
+            (self.intake.accept(incoming).await?, false)
+        };
         Ok(pb::SendMessageResponse {
             msg: summary(&request.content_type, &request.body),
-            execution_id: execution.id,
-            actor_id: actor.id,
+            execution_id: accepted.execution.id,
+            actor_id: accepted.actor.id,
             executor,
+            repeated,
         })
     }
 }
@@ -180,6 +196,19 @@ impl MessagesService {
             .saw(&actor.id, self.access.tenant_of(&actor), &actor.owner);
         Ok((actor.id, caller.user.clone()))
     }
+}
+
+/// Longest idempotency key.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// An idempotency key is empty (none) or 1 to 255 visible ASCII characters.
+fn check_idempotency_key(key: &str) -> Result<()> {
+    if key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AbacoError::invalid(format!(
+            "an idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+        )));
+    }
+    Ok(())
 }
 
 /// An actor being deleted takes no more messages: to callers it is already gone.
@@ -241,17 +270,54 @@ impl Messages for MessagesService {
             let actor = self
                 .actor_for(&r.actor_id, &caller, PermissionLevel::Update)
                 .await?;
+            let purged_at = time::now();
             let messages = self
                 .mailboxes
                 .purge(&actor.id)
                 .await
                 .map_err(mailbox_error)?;
+            let settled = self.settle_purged(&actor.id, &purged_at).await?;
+            tracing::info!(actor = %actor.id, messages, settled, "mailbox purged");
             Ok(pb::MessageCount {
                 actor_id: actor.id,
                 messages,
             })
         })
         .await
+    }
+
+    async fn list_dead_letters(
+        &self,
+        request: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::DeadLetters>, Status> {
+        serve(request, async |caller, r| {
+            let all = self.dead_letters(&r.actor_id, &caller).await?;
+            let page = paging::cut(
+                all.dead_letters,
+                |letter| format!("{}/{}", letter.time, letter.id),
+                r.page.as_ref(),
+            )?;
+            Ok(pb::DeadLetters {
+                dead_letters: page.items,
+                next_cursor: page.next_cursor,
+                ..all
+            })
+        })
+        .await
+    }
+
+    async fn replay_dead_letters(
+        &self,
+        request: Request<pb::DeadLetterRef>,
+    ) -> Result<Response<pb::ReplayedDeadLetters>, Status> {
+        serve(request, async |caller, r| self.replay(r, &caller).await).await
+    }
+
+    async fn delete_dead_letter(
+        &self,
+        request: Request<pb::DeadLetterRef>,
+    ) -> Result<Response<pb::DeadLetters>, Status> {
+        serve(request, async |caller, r| self.discard(r, &caller).await).await
     }
 
     async fn get_results(

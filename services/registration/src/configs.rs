@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use abaco::paging;
 use abaco::{
     AbacoError, Result,
     identity::Caller,
@@ -86,7 +87,10 @@ impl ConfigsService {
                 configs.push(shown(config));
             }
         }
-        Ok(pb::ListConfigsResponse { configs })
+        Ok(pb::ListConfigsResponse {
+            configs,
+            ..Default::default()
+        })
     }
 
     async fn create(
@@ -236,7 +240,15 @@ impl configs_server::Configs for ConfigsService {
         &self,
         request: Request<pb::ListConfigsRequest>,
     ) -> Result<Response<pb::ListConfigsResponse>, Status> {
-        serve(request, async |caller, _| self.list(&caller).await).await
+        serve(request, async |caller, r| {
+            let all = self.list(&caller).await?;
+            let page = paging::cut(all.configs, |c| c.name.clone(), r.page.as_ref())?;
+            Ok(pb::ListConfigsResponse {
+                configs: page.items,
+                next_cursor: page.next_cursor,
+            })
+        })
+        .await
     }
 
     async fn create_config(

@@ -15,36 +15,41 @@ use crate::RegistrationService;
 const FORCE_QUIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl RegistrationService {
+    /// A page of an actor's executions, in the order they were accepted (as abaco lists
+    /// them), with the count of all of them; reads only the page.
     pub(crate) async fn executions(
         &self,
-        identifier: &str,
+        request: &pb::ListExecutionsRequest,
         caller: &Caller,
     ) -> Result<pb::ExecutionSummary> {
         let actor = self
             .access
-            .actor(caller, identifier, PermissionLevel::Read)
+            .actor(caller, &request.actor_id, PermissionLevel::Read)
             .await?
             .actor;
-        let mut executions: Vec<pb::Execution> = self
-            .records()
-            .list(Table::Executions, &format!("{}/", actor.id))
+        let limit = match usize::try_from(request.limit).unwrap_or(usize::MAX) {
+            0 => self.limits.list_page_size,
+            asked => asked.min(self.limits.list_page_max),
+        };
+        let skip = usize::try_from(request.skip).unwrap_or(usize::MAX);
+        let cursor = Some(request.cursor.as_str()).filter(|c| !c.is_empty());
+        let records = self.records();
+        let page = records
+            .executions_page(&actor.id, cursor, skip, limit)
             .await?;
-        // In the order they were accepted, as abaco lists them (keys are random ids).
-        executions.sort_by(|a, b| {
-            (&a.message_received_time, &a.id).cmp(&(&b.message_received_time, &b.id))
-        });
         let mut summary = pb::ExecutionSummary {
+            total_executions: records.count_executions(&actor.id).await?,
             actor_id: actor.id,
             owner: actor.owner,
-            total_executions: executions.len() as u64,
+            next_cursor: page.next_cursor.unwrap_or_default(),
             ..Default::default()
         };
-        for execution in &executions {
+        for execution in &page.executions {
             summary.total_runtime += execution.runtime;
             summary.total_cpu += execution.cpu;
             summary.total_io += execution.io;
         }
-        summary.executions = executions;
+        summary.executions = page.executions;
         Ok(summary)
     }
 

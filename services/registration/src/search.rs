@@ -59,6 +59,17 @@ impl RegistrationService {
                 found.actors = page.items;
                 page.total
             }
+            "executions" if query.matches_all() && actors.len() == 1 => {
+                // A plain page of one actor's executions: read from the acceptance order,
+                // only the page, whatever the actor holds.
+                let records = self.records();
+                let actor = &actors[0].id;
+                let page = records
+                    .executions_page(actor, None, query.skip, query.limit)
+                    .await?;
+                found.executions = page.executions;
+                usize::try_from(records.count_executions(actor).await?).unwrap_or(usize::MAX)
+            }
             "executions" => {
                 let mut executions = Vec::new();
                 for actor in &actors {

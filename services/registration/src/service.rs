@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use abaco::paging;
 use abaco::{
     Result,
     fleet::Fleet,
@@ -82,9 +83,13 @@ impl Registration for RegistrationService {
         &self,
         request: Request<pb::ListActorsRequest>,
     ) -> Result<Response<pb::ListActorsResponse>, Status> {
-        serve(request, async |caller, _| {
+        serve(request, async |caller, r| {
             let actors = self.access.readable_actors(&caller).await?;
-            Ok(pb::ListActorsResponse { actors })
+            let page = paging::cut(actors, paging::actor_key, r.page.as_ref())?;
+            Ok(pb::ListActorsResponse {
+                actors: page.items,
+                next_cursor: page.next_cursor,
+            })
         })
         .await
     }
@@ -112,7 +117,7 @@ impl Registration for RegistrationService {
         request: Request<pb::ListExecutionsRequest>,
     ) -> Result<Response<pb::ExecutionSummary>, Status> {
         serve(request, async |caller, r| {
-            self.executions(&r.actor_id, &caller).await
+            self.executions(&r, &caller).await
         })
         .await
     }

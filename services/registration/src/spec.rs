@@ -20,6 +20,12 @@ pub struct Limits {
     pub min_mem_limit: u64,
     /// Largest `limit` of a search.
     pub search_max_limit: usize,
+    /// Largest `maxRetries`.
+    pub max_retries: u32,
+    /// Executions in a page of a listing that names no `limit`.
+    pub list_page_size: usize,
+    /// Most executions in one page.
+    pub list_page_max: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +37,9 @@ impl Default for Limits {
             max_log_ex: 365 * 24 * 3600,
             min_mem_limit: 6 * 1024 * 1024,
             search_max_limit: 1000,
+            max_retries: 10,
+            list_page_size: 500,
+            list_page_max: 5000,
         }
     }
 }
@@ -59,7 +68,8 @@ pub fn merge(actor: &mut pb::Actor, spec: &pb::ActorSpec) -> bool {
         cron_on,
         log_ex,
         token,
-        queue
+        queue,
+        max_retries
     );
     if spec.has_default_environment || !spec.default_environment.is_empty() {
         actor.default_environment = spec.default_environment.clone();
@@ -72,6 +82,9 @@ pub fn merge(actor: &mut pb::Actor, spec: &pb::ActorSpec) -> bool {
     }
     if spec.has_mounts || !spec.mounts.is_empty() {
         actor.mounts = spec.mounts.clone();
+    }
+    if spec.has_retry_exit_codes || !spec.retry_exit_codes.is_empty() {
+        actor.retry_exit_codes = spec.retry_exit_codes.clone();
     }
     actor.image != old_image
 }
@@ -195,6 +208,19 @@ pub fn validate(actor: &pb::Actor, limits: &Limits) -> Result<()> {
     let invalid = |text: String| Err(AbacoError::Invalid(text));
     if actor.image.is_empty() {
         return invalid("image is required".into());
+    }
+    if actor.max_retries > limits.max_retries {
+        return invalid(format!(
+            "maxRetries must be at most {} (the platform's max_retries)",
+            limits.max_retries
+        ));
+    }
+    if actor
+        .retry_exit_codes
+        .iter()
+        .any(|code| !(0..=255).contains(code))
+    {
+        return invalid("retryExitCodes must be exit codes, 0 to 255".into());
     }
     if let Some(problem) = image_ref::problem(&actor.image) {
         return invalid(problem);

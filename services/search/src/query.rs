@@ -119,6 +119,11 @@ impl Query {
         Ok(query)
     }
 
+    /// Whether the query only cuts a page (`skip`, `limit`) and matches every document.
+    pub fn matches_all(&self) -> bool {
+        self.words.is_empty() && self.phrase.is_none() && self.conditions.is_empty()
+    }
+
     /// Whether `doc` is selected.
     pub fn matches(&self, doc: &Value) -> bool {
         if !self.words.is_empty() || self.phrase.is_some() {

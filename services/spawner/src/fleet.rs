@@ -16,7 +16,6 @@ use abaco::{
     records::{Records, child_key},
     secret::Secret,
     store::Table,
-    time,
 };
 use abaco_events::{Emitter, EventType};
 use async_trait::async_trait;
@@ -40,6 +39,8 @@ pub struct SpawnerFleet {
     channels: Channels,
     staffed: Staffed,
     events: Option<Emitter>,
+    /// A spawner whose heartbeat is older than this (by the store's clock) gets no workers.
+    liveness_timeout: Duration,
 }
 
 /// How long "this actor has a live worker" is believed without looking again. Messages to a
@@ -86,7 +87,16 @@ impl SpawnerFleet {
             channels: Channels::new(internal_token),
             staffed: Staffed::default(),
             events: None,
+            liveness_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// The fleet, taking a spawner whose heartbeat (by the store's clock) is older than
+    /// `timeout` for dead.
+    #[must_use]
+    pub fn with_liveness_timeout(mut self, timeout: Duration) -> Self {
+        self.liveness_timeout = timeout;
+        self
     }
 
     /// The fleet, telling actors' events through `events` (an actor that needs no worker
@@ -112,17 +122,29 @@ impl SpawnerFleet {
     ) -> Result<T> {
         let lease = format!("{actor_id}/spawn");
         let deadline = tokio::time::Instant::now() + LEASE_WAIT;
-        while !self.records.try_lease(&lease, SPAWN_LEASE).await? {
+        let held = loop {
+            if let Some(held) = self.records.try_lease(&lease, SPAWN_LEASE).await? {
+                break held;
+            }
             if tokio::time::Instant::now() > deadline {
                 return Err(AbacoError::Conflict(format!(
                     "workers of actor {actor_id} are being changed; try again"
                 )));
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        };
         let outcome = decide().await;
-        if let Err(error) = self.records.release_lease(&lease).await {
-            tracing::warn!(actor = actor_id, %error, "spawn lease not released; it will expire");
+        match self.records.release_lease(held).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    actor = actor_id,
+                    "spawn lease ran out before its holder was done"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(actor = actor_id, %error, "spawn lease not released; it will expire");
+            }
         }
         outcome
     }
@@ -146,13 +168,21 @@ impl SpawnerFleet {
     }
 
     async fn spawn_one(&self, actor: &pb::Actor) -> Result<pb::Worker> {
-        let spawner = live_spawners(&self.records)
+        let queue = if actor.queue.is_empty() {
+            abaco::settings::DEFAULT_QUEUE
+        } else {
+            actor.queue.as_str()
+        };
+        let spawner = live_spawners(&self.records, self.liveness_timeout)
             .await?
             .into_iter()
+            .filter(|s| s.queues.iter().any(|served| served == queue))
             .filter(|s| s.running < s.capacity)
             .max_by_key(|s| s.capacity - s.running)
             .ok_or_else(|| {
-                AbacoError::Unavailable("no spawner with free capacity is running".into())
+                AbacoError::Unavailable(format!(
+                    "no spawner serving queue {queue:?} with free capacity is running"
+                ))
             })?;
         let worker = pb::Worker {
             id: ids::new_id(),
@@ -162,7 +192,8 @@ impl SpawnerFleet {
             revision: actor.revision,
             spawner_id: spawner.id.clone(),
             host_id: spawner.host_id.clone(),
-            create_time: time::now(),
+            // By the store's clock, as the health checks judge a starting worker by it.
+            create_time: self.records.now_stamp().await?,
             tenant: actor.tenant.clone(),
             ..Default::default()
         };

@@ -24,6 +24,10 @@ pub trait Launcher: Send + Sync + std::fmt::Debug + 'static {
     /// Ends a worker at once; whether it was running here.
     async fn kill(&self, worker_id: &str) -> Result<bool>;
 
+    /// Asks a worker to stop once its run in progress ends (it then removes its own record);
+    /// whether it was running here.
+    async fn terminate(&self, worker_id: &str) -> Result<bool>;
+
     /// How many workers run here now.
     fn running(&self) -> u32;
 }
@@ -150,16 +154,12 @@ impl Launcher for ProcessLauncher {
     }
 
     async fn kill(&self, worker_id: &str) -> Result<bool> {
-        let Some(pid) = self.children().get(worker_id).copied() else {
-            return Ok(false);
-        };
-        let status = tokio::process::Command::new("kill")
-            .arg("-KILL")
-            .arg(pid.to_string())
-            .status()
-            .await
-            .map_err(|e| AbacoError::internal(format!("kill {pid}: {e}")))?;
-        Ok(status.success())
+        self.signal(worker_id, "-KILL").await
+    }
+
+    async fn terminate(&self, worker_id: &str) -> Result<bool> {
+        // A worker takes SIGTERM as a graceful stop: the run in progress finishes.
+        self.signal(worker_id, "-TERM").await
     }
 
     fn running(&self) -> u32 {
@@ -167,12 +167,35 @@ impl Launcher for ProcessLauncher {
     }
 }
 
+impl ProcessLauncher {
+    /// Sends `signal` to the worker's process; whether it is a child of this spawner.
+    async fn signal(&self, worker_id: &str, signal: &str) -> Result<bool> {
+        let Some(pid) = self.children().get(worker_id).copied() else {
+            return Ok(false);
+        };
+        let status = tokio::process::Command::new("kill")
+            .arg(signal)
+            .arg(pid.to_string())
+            .status()
+            .await
+            .map_err(|e| AbacoError::internal(format!("kill {signal} {pid}: {e}")))?;
+        Ok(status.success())
+    }
+}
+
 /// Runs each worker as a task of this process (inside `abaco up`).
 #[derive(Debug, Clone)]
 pub struct TaskLauncher {
     host: abaco_worker::WorkerHost,
-    tasks: Arc<Mutex<HashMap<String, tokio::task::AbortHandle>>>,
+    tasks: Arc<Mutex<HashMap<String, WorkerTask>>>,
     shutdown: tokio_util::sync::CancellationToken,
+}
+
+/// A worker running as a task: abort it to kill it, cancel its token to stop it gracefully.
+#[derive(Debug)]
+struct WorkerTask {
+    abort: tokio::task::AbortHandle,
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl TaskLauncher {
@@ -188,7 +211,7 @@ impl TaskLauncher {
         }
     }
 
-    fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio::task::AbortHandle>> {
+    fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, WorkerTask>> {
         self.tasks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -203,8 +226,9 @@ impl Launcher for TaskLauncher {
         let stop = self.shutdown.child_token();
         let (actor_id, worker_id) = (worker.actor_id.clone(), worker.id.clone());
         let mut registry = self.tasks();
+        let worker_stop = stop.clone();
         let task = tokio::spawn(async move {
-            if let Err(error) = host.run(&actor_id, &worker_id, stop).await {
+            if let Err(error) = host.run(&actor_id, &worker_id, worker_stop).await {
                 tracing::warn!(worker = %worker_id, %error, "worker ended with an error");
             }
             tasks
@@ -214,7 +238,13 @@ impl Launcher for TaskLauncher {
         });
         // Registered under the lock the task's own removal takes, so a worker that ends at
         // once is never left behind in the map.
-        registry.insert(worker.id.clone(), task.abort_handle());
+        registry.insert(
+            worker.id.clone(),
+            WorkerTask {
+                abort: task.abort_handle(),
+                stop,
+            },
+        );
         Ok(())
     }
 
@@ -223,7 +253,16 @@ impl Launcher for TaskLauncher {
             return Ok(false);
         };
         // Dropping the run gives its unacked message back and removes its container.
-        task.abort();
+        task.abort.abort();
+        Ok(true)
+    }
+
+    async fn terminate(&self, worker_id: &str) -> Result<bool> {
+        let tasks = self.tasks();
+        let Some(task) = tasks.get(worker_id) else {
+            return Ok(false);
+        };
+        task.stop.cancel();
         Ok(true)
     }
 

@@ -10,6 +10,7 @@
 mod channels;
 mod fleet;
 mod launcher;
+pub mod metrics_relay;
 mod registry;
 mod service;
 

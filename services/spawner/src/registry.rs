@@ -9,9 +9,6 @@ use tokio_util::sync::CancellationToken;
 /// How often a spawner renews its heartbeat.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 
-/// A heartbeat older than this marks the spawner dead.
-pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// One spawner's entry in the store.
 #[derive(Debug, Clone)]
 pub struct Registration {
@@ -20,19 +17,9 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// An entry for a spawner reachable at `addr`.
-    pub fn new(records: Records, id: String, host_id: String, addr: String, capacity: u32) -> Self {
-        Self {
-            records,
-            info: pb::SpawnerInfo {
-                id,
-                host_id,
-                addr,
-                capacity,
-                running: 0,
-                heartbeat_time: String::new(),
-            },
-        }
+    /// An entry for the spawner `info` describes (its id, host, address, capacity, queues).
+    pub fn new(records: Records, info: pb::SpawnerInfo) -> Self {
+        Self { records, info }
     }
 
     /// The spawner's id.
@@ -47,8 +34,10 @@ impl Registration {
 
     /// Writes the entry with a fresh heartbeat and the number of workers running.
     pub async fn beat(&mut self, running: u32) -> Result<()> {
+        metrics::gauge!(abaco::metrics::SPAWNER_CAPACITY).set(f64::from(self.info.capacity));
+        metrics::gauge!(abaco::metrics::SPAWNER_RUNNING).set(f64::from(running));
         self.info.running = running;
-        self.info.heartbeat_time = time::now();
+        self.info.heartbeat_time = self.records.now_stamp().await?;
         self.records
             .save(Table::Spawners, &self.info.id, &self.info)
             .await
@@ -71,11 +60,12 @@ impl Registration {
     }
 }
 
-/// Spawners whose heartbeat is younger than [`HEARTBEAT_TIMEOUT`].
-pub async fn live_spawners(records: &Records) -> Result<Vec<pb::SpawnerInfo>> {
+/// Spawners whose heartbeat, by the store's clock, is younger than `timeout`.
+pub async fn live_spawners(records: &Records, timeout: Duration) -> Result<Vec<pb::SpawnerInfo>> {
+    let now = records.now().await?;
     let spawners: Vec<pb::SpawnerInfo> = records.list(Table::Spawners, "").await?;
     Ok(spawners
         .into_iter()
-        .filter(|s| !time::older_than(&s.heartbeat_time, HEARTBEAT_TIMEOUT))
+        .filter(|s| !time::older_than_at(&s.heartbeat_time, timeout, now))
         .collect())
 }

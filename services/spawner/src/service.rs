@@ -119,15 +119,17 @@ impl SpawnerService {
 
     async fn stop(&self, request: pb::StopWorkerRequest) -> Result<()> {
         let key = child_key(&request.actor_id, &request.worker_id);
-        let worker: Option<pb::Worker> = self.records.get(Table::Workers, &key).await?;
-        let reachable = worker.filter(|w| request.graceful && !w.control_addr.is_empty());
-        if let Some(worker) = reachable {
-            match self.ask_worker_to_stop(&worker).await {
-                Ok(()) => return Ok(()),
-                Err(error) => {
-                    tracing::warn!(worker = %request.worker_id, %error, "worker did not take a stop request; killing it");
-                }
+        if request.graceful {
+            // A graceful stop never kills a run: the worker is told (by signal when it is this
+            // spawner's child, else at its control endpoint) and finishes its run first.
+            if self.launcher.terminate(&request.worker_id).await? {
+                return Ok(());
             }
+            let worker: Option<pb::Worker> = self.records.get(Table::Workers, &key).await?;
+            return match worker.filter(|w| !w.control_addr.is_empty()) {
+                Some(worker) => self.ask_worker_to_stop(&worker).await,
+                None => Err(AbacoError::not_found("worker", &request.worker_id)),
+            };
         }
         if !self.launcher.kill(&request.worker_id).await? {
             return Err(AbacoError::not_found("worker", &request.worker_id));
@@ -173,5 +175,13 @@ impl Spawner for SpawnerService {
         let mut info = self.info.clone();
         info.running = self.launcher.running();
         Ok(Response::new(info))
+    }
+
+    async fn report_metrics(
+        &self,
+        request: Request<pb::MetricSamples>,
+    ) -> Result<Response<pb::MetricSamplesAck>, Status> {
+        crate::metrics_relay::replay(request.into_inner());
+        Ok(Response::new(pb::MetricSamplesAck {}))
     }
 }

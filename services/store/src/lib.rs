@@ -6,6 +6,8 @@
 
 mod clock;
 mod group_commit;
+#[cfg(feature = "testing")]
+pub mod interleave;
 mod redb_store;
 mod redis_scripts;
 mod redis_store;

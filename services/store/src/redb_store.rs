@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use abaco::store::{Expect, Store, StoreError, Table, Versioned};
+use abaco::store::{Expect, Page, Store, StoreError, Table, Versioned};
 use async_trait::async_trait;
 use bytes::Bytes;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
@@ -28,6 +28,7 @@ fn definition(table: Table) -> TableDefinition<'static, &'static str, &'static [
 }
 
 fn backend(error: impl Into<redb::Error>) -> StoreError {
+    metrics::counter!(abaco::metrics::STORE_ERRORS, "backend" => "embedded").increment(1);
     StoreError::Backend(error.into().to_string())
 }
 
@@ -209,10 +210,11 @@ impl Store for RedbStore {
         table: Table,
         key: &str,
         value: Bytes,
-        guard_table: Table,
-        guard_key: &str,
+        guard: (Table, &str),
+        also: &[(Table, String)],
     ) -> Result<Option<Versioned>, StoreError> {
-        let (key, guard_key) = (key.to_owned(), guard_key.to_owned());
+        let (key, (guard_table, guard_key)) = (key.to_owned(), (guard.0, guard.1.to_owned()));
+        let also = also.to_vec();
         self.write(move |txn| {
             let now = now_millis();
             let guard = {
@@ -222,12 +224,19 @@ impl Store for RedbStore {
             let Some(guard) = guard else {
                 return Ok(None);
             };
-            let mut rows = txn.open_table(definition(table)).map_err(backend)?;
-            if live_row(&rows, &key, now)?.is_some() {
-                return Err(StoreError::Conflict);
+            {
+                let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+                if live_row(&rows, &key, now)?.is_some() {
+                    return Err(StoreError::Conflict);
+                }
+                rows.insert(key.as_str(), Row::encode(1, 0, &value).as_slice())
+                    .map_err(backend)?;
             }
-            rows.insert(key.as_str(), Row::encode(1, 0, &value).as_slice())
-                .map_err(backend)?;
+            for (index, entry) in &also {
+                let mut rows = txn.open_table(definition(*index)).map_err(backend)?;
+                rows.insert(entry.as_str(), Row::encode(1, 0, &[]).as_slice())
+                    .map_err(backend)?;
+            }
             Ok(Some(guard.into_versioned()))
         })
         .await
@@ -241,6 +250,33 @@ impl Store for RedbStore {
                 Some(raw) => Row::decode(&key, raw.value()).map(|row| row.live(now_millis())),
                 None => Ok(false),
             }
+        })
+        .await
+    }
+
+    async fn delete_if_value(
+        &self,
+        table: Table,
+        key: &str,
+        value: &[u8],
+        also: &[(Table, String)],
+    ) -> Result<bool, StoreError> {
+        let (key, value, also) = (key.to_owned(), value.to_vec(), also.to_vec());
+        self.write(move |txn| {
+            {
+                let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+                let held =
+                    live_row(&rows, &key, now_millis())?.is_some_and(|row| row.value == value);
+                if !held {
+                    return Ok(false);
+                }
+                rows.remove(key.as_str()).map_err(backend)?;
+            }
+            for (other, entry) in &also {
+                let mut rows = txn.open_table(definition(*other)).map_err(backend)?;
+                rows.remove(entry.as_str()).map_err(backend)?;
+            }
+            Ok(true)
         })
         .await
     }
@@ -269,6 +305,92 @@ impl Store for RedbStore {
                 }
             }
             Ok(found)
+        })
+        .await
+    }
+
+    async fn scan_page(
+        &self,
+        table: Table,
+        prefix: &str,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let (prefix, after) = (prefix.to_owned(), after.map(str::to_owned));
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let rows = txn.open_table(definition(table)).map_err(backend)?;
+            let now = now_millis();
+            let start = after.as_deref().unwrap_or(prefix.as_str());
+            let mut page = Page::default();
+            let (mut seen, mut more) = (0usize, false);
+            for entry in rows.range::<&str>(start..).map_err(backend)? {
+                let (key, raw) = entry.map_err(backend)?;
+                let key = key.value();
+                if !key.starts_with(prefix.as_str()) {
+                    break;
+                }
+                if after.as_deref() == Some(key) {
+                    continue;
+                }
+                seen += 1;
+                if seen <= skip {
+                    continue;
+                }
+                if seen > skip.saturating_add(limit) {
+                    more = true;
+                    break;
+                }
+                let row = Row::decode(key, raw.value())?;
+                if row.live(now) {
+                    page.entries.push((key.to_owned(), row.into_versioned()));
+                }
+                page.next = Some(key.to_owned());
+            }
+            if !more {
+                page.next = None;
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn count_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError> {
+        let prefix = prefix.to_owned();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let rows = txn.open_table(definition(table)).map_err(backend)?;
+            let now = now_millis();
+            let mut count = 0;
+            for entry in rows.range::<&str>(prefix.as_str()..).map_err(backend)? {
+                let (key, raw) = entry.map_err(backend)?;
+                let key = key.value();
+                if !key.starts_with(prefix.as_str()) {
+                    break;
+                }
+                if Row::decode(key, raw.value())?.live(now) {
+                    count += 1;
+                }
+            }
+            Ok(count)
+        })
+        .await
+    }
+
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Versioned>>, StoreError> {
+        let keys = keys.to_vec();
+        self.run(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let rows = txn.open_table(definition(table)).map_err(backend)?;
+            let now = now_millis();
+            keys.iter()
+                .map(|key| Ok(live_row(&rows, key, now)?.map(Row::into_versioned)))
+                .collect()
         })
         .await
     }

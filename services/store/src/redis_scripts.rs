@@ -27,10 +27,12 @@ redis.call('ZADD', KEYS[2], 0, ARGV[5])
 return version
 ";
 
-/// `KEYS`: entry, index, guard entry. `ARGV`: bytes, index member. Returns `{0}` when the
-/// guard is missing, `{-1}` when the entry exists, else `{version, guard version, guard
-/// bytes}`. The guard is another table's entry, so this script spans two hash tags: it needs
-/// a single Redis server (or both tables in one slot), as the platform runs it.
+/// `KEYS`: entry, index, guard entry, then an entry and its index for each index entry written
+/// alongside. `ARGV`: bytes, index member, then the index entries' members. Returns `{0}` when
+/// the guard is missing, `{-1}` when the entry exists, else `{version, guard version, guard
+/// bytes}`. The guard and the index entries are other tables' entries, so this script spans
+/// several hash tags: it needs a single Redis server (or the tables in one slot), as the
+/// platform runs it.
 pub(crate) const INSERT_GUARDED: &str = r"
 local guard = redis.call('HMGET', KEYS[3], 'v', 'd')
 if not guard[1] then return {0} end
@@ -38,6 +40,11 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
 local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('HSET', KEYS[1], 'd', ARGV[1])
 redis.call('ZADD', KEYS[2], 0, ARGV[2])
+for i = 3, #ARGV do
+  local entry, index = KEYS[2 * i - 2], KEYS[2 * i - 1]
+  redis.call('HSET', entry, 'v', 1, 'd', '')
+  redis.call('ZADD', index, 0, ARGV[i])
+end
 return {version, guard[1], guard[2]}
 ";
 
@@ -46,6 +53,21 @@ pub(crate) const DELETE: &str = r"
 local existed = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return existed
+";
+
+/// `KEYS`: entry, index, then an entry and its index for each entry removed with it. `ARGV`:
+/// index member, expected bytes, then the members of the entries removed with it. Returns 1
+/// if the entry held exactly those bytes and went (with the others), else 0. Spans several
+/// hash tags when others go with it, as `INSERT_GUARDED` does.
+pub(crate) const DELETE_IF_VALUE: &str = r"
+if redis.call('HGET', KEYS[1], 'd') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+for i = 3, #ARGV do
+  redis.call('DEL', KEYS[2 * i - 3])
+  redis.call('ZREM', KEYS[2 * i - 2], ARGV[i])
+end
+return 1
 ";
 
 /// `KEYS`: index. `ARGV`: entry key prefix of the table, key prefix to scan. Returns a flat
@@ -83,4 +105,55 @@ for _, key in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], low, high)) do
   redis.call('ZREM', KEYS[1], key)
 end
 return removed
+";
+
+/// `KEYS`: index. `ARGV`: entry key prefix of the table, key prefix, the key to start after
+/// (empty: from the first), how many keys to pass over, how many to return. Returns a flat
+/// array: the key the next page starts after (empty when none can follow), then
+/// `key, version, bytes, ...` of the live entries in key order. Index members whose entry has
+/// expired are removed as they are met.
+pub(crate) const SCAN_PAGE: &str = r"
+local low, high = '-', '+'
+if ARGV[2] ~= '' then
+  low, high = '[' .. ARGV[2], '[' .. ARGV[2] .. '\255'
+end
+if ARGV[3] ~= '' then
+  low = '(' .. ARGV[3]
+end
+local limit = tonumber(ARGV[5])
+local keys = redis.call('ZRANGEBYLEX', KEYS[1], low, high, 'LIMIT', tonumber(ARGV[4]), limit + 1)
+local out = {''}
+local last = ''
+for i = 1, math.min(#keys, limit) do
+  local key = keys[i]
+  local row = redis.call('HMGET', ARGV[1] .. key, 'v', 'd')
+  if row[1] then
+    out[#out + 1] = key
+    out[#out + 1] = row[1]
+    out[#out + 1] = row[2]
+  else
+    redis.call('ZREM', KEYS[1], key)
+  end
+  last = key
+end
+if #keys > limit then out[1] = last end
+return out
+";
+
+/// `KEYS`: index. `ARGV`: key prefix. Returns how many index members have the prefix.
+pub(crate) const COUNT_PREFIX: &str = r"
+if ARGV[1] == '' then return redis.call('ZCARD', KEYS[1]) end
+return redis.call('ZLEXCOUNT', KEYS[1], '[' .. ARGV[1], '[' .. ARGV[1] .. '\255')
+";
+
+/// `KEYS`: entries. Returns a flat array `version, bytes, ...` in their order, both empty for
+/// an entry that is absent.
+pub(crate) const GET_MANY: &str = r"
+local out = {}
+for _, key in ipairs(KEYS) do
+  local row = redis.call('HMGET', key, 'v', 'd')
+  out[#out + 1] = row[1] or ''
+  out[#out + 1] = row[2] or ''
+end
+return out
 ";

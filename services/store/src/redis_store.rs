@@ -3,12 +3,15 @@
 
 use std::{fmt, time::Duration};
 
-use abaco::store::{Expect, Store, StoreError, Table, Versioned};
+use abaco::store::{Expect, Page, Store, StoreError, Table, Versioned};
 use async_trait::async_trait;
 use bytes::Bytes;
-use fred::prelude::{
-    Builder, ClientLike, Config, Error as RedisError, HashesInterface, LuaInterface, Pool,
-    ReconnectPolicy, Value,
+use fred::{
+    prelude::{
+        Builder, ClientLike, Config, Error as RedisError, HashesInterface, LuaInterface, Pool,
+        ReconnectPolicy, Value,
+    },
+    types::{ClusterHash, CustomCommand},
 };
 
 use crate::{clock::ttl_millis, redis_scripts};
@@ -52,6 +55,7 @@ impl Secrets {
     }
 
     fn backend(&self, error: &RedisError) -> StoreError {
+        metrics::counter!(abaco::metrics::STORE_ERRORS, "backend" => "redis").increment(1);
         StoreError::Backend(self.redact(&format!("redis: {error}")))
     }
 }
@@ -89,6 +93,35 @@ struct Script {
     sha: String,
 }
 
+/// Every script of the store, loaded once at connect.
+struct Scripts {
+    put: Script,
+    insert_guarded: Script,
+    delete: Script,
+    delete_if_value: Script,
+    scan: Script,
+    scan_page: Script,
+    count_prefix: Script,
+    get_many: Script,
+    delete_prefix: Script,
+}
+
+impl Scripts {
+    async fn load(pool: &Pool, secrets: &Secrets) -> Result<Self, StoreError> {
+        Ok(Self {
+            put: Script::load(pool, secrets, redis_scripts::PUT).await?,
+            insert_guarded: Script::load(pool, secrets, redis_scripts::INSERT_GUARDED).await?,
+            delete: Script::load(pool, secrets, redis_scripts::DELETE).await?,
+            delete_if_value: Script::load(pool, secrets, redis_scripts::DELETE_IF_VALUE).await?,
+            scan: Script::load(pool, secrets, redis_scripts::SCAN).await?,
+            scan_page: Script::load(pool, secrets, redis_scripts::SCAN_PAGE).await?,
+            count_prefix: Script::load(pool, secrets, redis_scripts::COUNT_PREFIX).await?,
+            get_many: Script::load(pool, secrets, redis_scripts::GET_MANY).await?,
+            delete_prefix: Script::load(pool, secrets, redis_scripts::DELETE_PREFIX).await?,
+        })
+    }
+}
+
 /// The Redis store. One store is shared by all tasks of a process: the pool multiplexes them,
 /// and reconnects forever with backoff, so a Redis restart costs the calls made during the
 /// outage (they fail with [`StoreError::Backend`]) but not the store.
@@ -96,11 +129,7 @@ pub struct RedisStore {
     pool: Pool,
     prefix: String,
     secrets: Secrets,
-    put: Script,
-    insert_guarded: Script,
-    delete: Script,
-    scan: Script,
-    delete_prefix: Script,
+    scripts: Scripts,
 }
 
 impl fmt::Debug for RedisStore {
@@ -142,16 +171,7 @@ impl RedisStore {
         // The connection task runs as long as the pool; its handle is not needed.
         let _connection = pool.init().await.map_err(|e| secrets.backend(&e))?;
 
-        let scripts = async {
-            Ok((
-                Script::load(&pool, &secrets, redis_scripts::PUT).await?,
-                Script::load(&pool, &secrets, redis_scripts::INSERT_GUARDED).await?,
-                Script::load(&pool, &secrets, redis_scripts::DELETE).await?,
-                Script::load(&pool, &secrets, redis_scripts::SCAN).await?,
-                Script::load(&pool, &secrets, redis_scripts::DELETE_PREFIX).await?,
-            ))
-        };
-        let (put, insert_guarded, delete, scan, delete_prefix) = match scripts.await {
+        let scripts = match Scripts::load(&pool, &secrets).await {
             Ok(scripts) => scripts,
             Err(e) => {
                 // Otherwise the pool would go on reconnecting with nobody to use it.
@@ -160,11 +180,7 @@ impl RedisStore {
             }
         };
         Ok(Self {
-            put,
-            insert_guarded,
-            delete,
-            scan,
-            delete_prefix,
+            scripts,
             pool,
             prefix: prefix.to_owned(),
             secrets,
@@ -253,10 +269,29 @@ impl Drop for RedisStore {
 }
 
 fn unexpected(what: &str, value: &Value) -> StoreError {
+    metrics::counter!(abaco::metrics::STORE_ERRORS, "backend" => "redis").increment(1);
     StoreError::Backend(format!(
         "redis: unexpected {what} reply of kind {:?}",
         value.kind()
     ))
+}
+
+/// The `key, version, bytes, ...` rows of a scan's reply.
+fn rows_of(mut flat: impl Iterator<Item = Value>) -> Result<Vec<(String, Versioned)>, StoreError> {
+    let mut found = Vec::new();
+    while let (Some(key), Some(version), Some(value)) = (flat.next(), flat.next(), flat.next()) {
+        let key = key
+            .as_string()
+            .ok_or_else(|| unexpected("scan key", &key))?;
+        found.push((
+            key,
+            Versioned {
+                version: version_of(&version)?,
+                value: bytes_of(value),
+            },
+        ));
+    }
+    Ok(found)
 }
 
 fn version_of(value: &Value) -> Result<u64, StoreError> {
@@ -270,6 +305,51 @@ fn bytes_of(value: Value) -> Bytes {
 
 #[async_trait]
 impl Store for RedisStore {
+    async fn durability_risk(&self) -> Result<Option<String>, StoreError> {
+        let mut read = std::collections::HashMap::new();
+        for name in ["appendonly", "appendfsync"] {
+            let config = CustomCommand::new_static("CONFIG", ClusterHash::Random, false);
+            let reply: std::collections::HashMap<String, String> = self
+                .pool
+                .custom(config, vec!["GET", name])
+                .await
+                .map_err(|e| self.backend(&e))?;
+            read.extend(reply);
+        }
+        let setting = |name: &str| read.get(name).map(String::as_str).unwrap_or("unknown");
+        Ok(match (setting("appendonly"), setting("appendfsync")) {
+            ("yes", "always") => None,
+            ("yes", fsync) => Some(format!(
+                "Redis appends every write but syncs it to disk {fsync} (appendfsync), not always: \
+                 a power failure loses what was accepted since the last sync"
+            )),
+            (append, _) => Some(format!(
+                "Redis keeps no append-only file (appendonly {append}): a restart loses what was \
+                 accepted since its last snapshot"
+            )),
+        })
+    }
+
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+        let time = CustomCommand::new_static("TIME", ClusterHash::Random, false);
+        let reply: Vec<i64> = self
+            .pool
+            .custom(time, Vec::<Value>::new())
+            .await
+            .map_err(|e| self.backend(&e))?;
+        // Seconds and microseconds since the epoch, as the server's clock has them.
+        match reply.as_slice() {
+            [seconds, micros] => chrono::DateTime::from_timestamp(
+                *seconds,
+                u32::try_from(*micros * 1000).unwrap_or(0),
+            )
+            .ok_or_else(|| StoreError::Backend(format!("redis: TIME out of range: {reply:?}"))),
+            _ => Err(StoreError::Backend(format!(
+                "redis: unexpected TIME reply {reply:?}"
+            ))),
+        }
+    }
+
     async fn get(&self, table: Table, key: &str) -> Result<Option<Versioned>, StoreError> {
         let row: Vec<Value> = self
             .pool
@@ -308,7 +388,7 @@ impl Store for RedisStore {
             Value::from(key),
         ];
         let keys = vec![self.entry_key(table, key), self.index_key(table)];
-        let reply = self.eval(&self.put, keys, args).await?;
+        let reply = self.eval(&self.scripts.put, keys, args).await?;
         match reply {
             Value::Integer(-1) => Err(StoreError::Conflict),
             other => version_of(&other),
@@ -320,16 +400,21 @@ impl Store for RedisStore {
         table: Table,
         key: &str,
         value: Bytes,
-        guard_table: Table,
-        guard_key: &str,
+        guard: (Table, &str),
+        also: &[(Table, String)],
     ) -> Result<Option<Versioned>, StoreError> {
-        let keys = vec![
+        let mut keys = vec![
             self.entry_key(table, key),
             self.index_key(table),
-            self.entry_key(guard_table, guard_key),
+            self.entry_key(guard.0, guard.1),
         ];
-        let args = vec![Value::Bytes(value), Value::from(key)];
-        let reply = self.eval(&self.insert_guarded, keys, args).await?;
+        let mut args = vec![Value::Bytes(value), Value::from(key)];
+        for (index, entry) in also {
+            keys.push(self.entry_key(*index, entry));
+            keys.push(self.index_key(*index));
+            args.push(Value::from(entry.as_str()));
+        }
+        let reply = self.eval(&self.scripts.insert_guarded, keys, args).await?;
         let Value::Array(reply) = reply else {
             return Err(unexpected("insert_guarded", &reply));
         };
@@ -348,8 +433,29 @@ impl Store for RedisStore {
     async fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError> {
         let keys = vec![self.entry_key(table, key), self.index_key(table)];
         let reply = self
-            .eval(&self.delete, keys, vec![Value::from(key)])
+            .eval(&self.scripts.delete, keys, vec![Value::from(key)])
             .await?;
+        Ok(version_of(&reply)? > 0)
+    }
+
+    async fn delete_if_value(
+        &self,
+        table: Table,
+        key: &str,
+        value: &[u8],
+        also: &[(Table, String)],
+    ) -> Result<bool, StoreError> {
+        let mut keys = vec![self.entry_key(table, key), self.index_key(table)];
+        let mut args = vec![
+            Value::from(key),
+            Value::Bytes(Bytes::copy_from_slice(value)),
+        ];
+        for (other, entry) in also {
+            keys.push(self.entry_key(*other, entry));
+            keys.push(self.index_key(*other));
+            args.push(Value::from(entry.as_str()));
+        }
+        let reply = self.eval(&self.scripts.delete_if_value, keys, args).await?;
         Ok(version_of(&reply)? > 0)
     }
 
@@ -360,7 +466,7 @@ impl Store for RedisStore {
     ) -> Result<Vec<(String, Versioned)>, StoreError> {
         let args = vec![Value::from(self.entry_prefix(table)), Value::from(prefix)];
         let reply = self
-            .eval(&self.scan, vec![self.index_key(table)], args)
+            .eval(&self.scripts.scan, vec![self.index_key(table)], args)
             .await?;
         let flat = match reply {
             Value::Array(flat) => flat,
@@ -368,20 +474,77 @@ impl Store for RedisStore {
             Value::Null => Vec::new(),
             other => return Err(unexpected("scan", &other)),
         };
-        let mut found = Vec::with_capacity(flat.len() / 3);
+        rows_of(flat.into_iter())
+    }
+
+    async fn scan_page(
+        &self,
+        table: Table,
+        prefix: &str,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let args = vec![
+            Value::from(self.entry_prefix(table)),
+            Value::from(prefix),
+            Value::from(after.unwrap_or_default()),
+            Value::from(skip.to_string()),
+            Value::from(limit.to_string()),
+        ];
+        let reply = self
+            .eval(&self.scripts.scan_page, vec![self.index_key(table)], args)
+            .await?;
+        let Value::Array(flat) = reply else {
+            return Err(unexpected("scan_page", &reply));
+        };
         let mut flat = flat.into_iter();
-        while let (Some(key), Some(version), Some(value)) = (flat.next(), flat.next(), flat.next())
-        {
-            let key = key
-                .as_string()
-                .ok_or_else(|| unexpected("scan key", &key))?;
-            found.push((
-                key,
-                Versioned {
+        let next = flat
+            .next()
+            .and_then(|next| next.as_string())
+            .filter(|next| !next.is_empty());
+        Ok(Page {
+            entries: rows_of(flat)?,
+            next,
+        })
+    }
+
+    async fn count_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError> {
+        let reply = self
+            .eval(
+                &self.scripts.count_prefix,
+                vec![self.index_key(table)],
+                vec![Value::from(prefix)],
+            )
+            .await?;
+        version_of(&reply)
+    }
+
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Versioned>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let entries = keys.iter().map(|key| self.entry_key(table, key)).collect();
+        let reply = self
+            .eval(&self.scripts.get_many, entries, Vec::new())
+            .await?;
+        let Value::Array(flat) = reply else {
+            return Err(unexpected("get_many", &reply));
+        };
+        let mut found = Vec::with_capacity(keys.len());
+        let mut flat = flat.into_iter();
+        while let (Some(version), Some(value)) = (flat.next(), flat.next()) {
+            found.push(match version.as_bytes() {
+                Some([]) => None,
+                _ => Some(Versioned {
                     version: version_of(&version)?,
                     value: bytes_of(value),
-                },
-            ));
+                }),
+            });
         }
         Ok(found)
     }
@@ -389,7 +552,11 @@ impl Store for RedisStore {
     async fn delete_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError> {
         let args = vec![Value::from(self.entry_prefix(table)), Value::from(prefix)];
         let reply = self
-            .eval(&self.delete_prefix, vec![self.index_key(table)], args)
+            .eval(
+                &self.scripts.delete_prefix,
+                vec![self.index_key(table)],
+                args,
+            )
             .await?;
         version_of(&reply)
     }

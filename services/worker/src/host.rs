@@ -13,7 +13,6 @@ use abaco::{
     records::{Records, child_key},
     secret::Secret,
     store::Table,
-    time,
 };
 use abaco_auth::grpc::InternalOnly;
 use abaco_events::{Emitter, EventType};
@@ -110,11 +109,12 @@ async fn host_worker(
         .map_err(|e| AbacoError::Unavailable(format!("worker control endpoint: {e}")))?;
     let port = listener.local_addr().map_err(AbacoError::internal)?.port();
     let control_addr = format!("{}:{port}", host.advertise_host);
+    let beat = records.now_stamp().await?;
     let worker = records
         .update(Table::Workers, &key, |w: &mut pb::Worker| {
             w.control_addr.clone_from(&control_addr);
             w.pid = std::process::id();
-            w.last_health_check_time = time::now();
+            w.last_health_check_time.clone_from(&beat);
             Ok(true)
         })
         .await?;
@@ -278,12 +278,18 @@ async fn heartbeat(
             () = done.cancelled() => return,
             () = tokio::time::sleep(HEARTBEAT_EVERY) => {}
         }
-        let beat = records
-            .update(Table::Workers, &key, |w: &mut pb::Worker| {
-                w.last_health_check_time = time::now();
-                Ok(true)
-            })
-            .await;
+        // Stamped with the store's clock, which the health checks judge it by.
+        let beat = match records.now_stamp().await {
+            Ok(now) => {
+                records
+                    .update(Table::Workers, &key, |w: &mut pb::Worker| {
+                        w.last_health_check_time.clone_from(&now);
+                        Ok(true)
+                    })
+                    .await
+            }
+            Err(error) => Err(error),
+        };
         match beat {
             Ok(_) => {}
             Err(AbacoError::NotFound(_)) => {

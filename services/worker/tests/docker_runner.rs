@@ -284,11 +284,14 @@ async fn remove_orphans_removes_only_what_keep_rejects_and_is_old_enough() {
         let cancel = cancel.clone();
         runs.push(tokio::spawn(async move { runner.run(spec, cancel).await }));
     }
+    // Both must exist before anything is judged (a loaded engine takes its time).
     for execution in &specs {
-        for _ in 0..50 {
-            if containers_labelled(&runner, execution).await == 1 {
-                break;
-            }
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while containers_labelled(&runner, execution).await != 1 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "container of {execution} never appeared"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

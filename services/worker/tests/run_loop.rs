@@ -94,6 +94,7 @@ impl Harness {
             worker,
             WorkerSettings {
                 api_server: "http://abaco.test".into(),
+                retry_backoff: Duration::from_millis(50),
                 ..Default::default()
             },
         );
@@ -482,8 +483,16 @@ async fn a_second_copy_of_a_running_execution_is_acked_not_run() {
     stop(task, shutdown).await;
 }
 
+/// The actor's dead letters.
+async fn dead_letters(h: &Harness) -> Vec<pb::DeadLetter> {
+    h.records
+        .list(Table::DeadLetters, &format!("{}/", h.actor.id))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn an_undecodable_message_is_dropped_and_the_worker_goes_on() {
+async fn an_undecodable_message_is_put_aside_and_the_worker_goes_on() {
     let h = Harness::new("sample-echo", |_| {}).await;
     {
         use abaco::mailbox::Mailboxes;
@@ -498,7 +507,113 @@ async fn an_undecodable_message_is_dropped_and_the_worker_goes_on() {
     assert_eq!(execution.status(), ExecutionStatus::Complete);
     h.settled(2).await;
     let counts = h.mailboxes.counts(&h.actor.id);
-    assert_eq!((counts.dropped, counts.acked), (1, 1));
+    assert_eq!((counts.dropped, counts.acked), (0, 2));
+    let letters = dead_letters(&h).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].message, vec![0xff, 0xff, 0xff, 0xff]);
+    assert!(
+        letters[0].reason.contains("can read"),
+        "{}",
+        letters[0].reason
+    );
+    stop(task, shutdown).await;
+}
+
+#[tokio::test]
+async fn a_message_the_sweep_gave_up_for_gone_still_runs_when_delivered() {
+    let h = Harness::new("sample-echo", |_| {}).await;
+    let id = h.send(b"late", "str", &[]).await;
+    // The sweep ran between the delivery and the claim and took the message for purged.
+    let key = child_key(&h.actor.id, &id);
+    h.records
+        .update(Table::Executions, &key, |e: &mut pb::Execution| {
+            e.set_status(ExecutionStatus::Error);
+            e.swept = true;
+            e.status_message = "the message left the mailbox without running (purged?)".into();
+            e.finish_time = abaco::time::now();
+            Ok(true)
+        })
+        .await
+        .unwrap();
+    let (_handle, task, shutdown) = h.start().await;
+    // Acked only once its run is recorded (the record was final all along: wait on the ack).
+    h.settled(1).await;
+    let execution = h.execution(&id).await;
+    assert_eq!(
+        execution.status(),
+        ExecutionStatus::Complete,
+        "{execution:?}"
+    );
+    assert!(!execution.swept && execution.exit_code == Some(0));
+    stop(task, shutdown).await;
+}
+
+#[tokio::test]
+async fn runs_exiting_with_a_chosen_code_are_tried_again_and_each_try_recorded() {
+    let h = Harness::new("sample-exit", |a| {
+        a.max_retries = 2;
+        a.retry_exit_codes = vec![5];
+    })
+    .await;
+    let (_handle, task, shutdown) = h.start().await;
+    let again = h.send(b"5", "str", &[]).await;
+    let fine = h.send(b"0", "str", &[]).await;
+    let other = h.send(b"7", "str", &[]).await;
+    for id in [&again, &fine, &other] {
+        h.finished(id).await;
+    }
+    h.settled(3).await;
+    // Three tries in all: two recorded as tried again, the last one is the record.
+    let tried = h.execution(&again).await;
+    assert_eq!(tried.exit_code, Some(5));
+    assert_eq!(tried.attempts.len(), 2, "{tried:?}");
+    for attempt in &tried.attempts {
+        assert_eq!(attempt.exit_code, Some(5));
+        assert!(attempt.status_message.contains("retryExitCodes"));
+        assert!(!attempt.start_time.is_empty());
+    }
+    let logs = String::from_utf8(h.blob(Table::Logs, &again).unwrap().to_vec()).unwrap();
+    assert_eq!(logs.matches("exiting with 5").count(), 3, "{logs}");
+    assert!(
+        logs.contains("try 1 of 3") && logs.contains("try 2 of 3"),
+        "{logs}"
+    );
+    // Other codes, and success, are not tried again.
+    assert!(h.execution(&fine).await.attempts.is_empty());
+    assert!(h.execution(&other).await.attempts.is_empty());
+    stop(task, shutdown).await;
+}
+
+#[tokio::test]
+async fn a_message_without_a_record_is_put_aside_not_dropped() {
+    let h = Harness::new("sample-echo", |_| {}).await;
+    // Accepted, then its record lost (a store that lost its last writes).
+    let lost = h.send(b"lost record", "str", &[]).await;
+    h.records
+        .delete(Table::Executions, &child_key(&h.actor.id, &lost))
+        .await
+        .unwrap();
+    let after = h.send(b"after", "str", &[]).await;
+    let (_handle, task, shutdown) = h.start().await;
+    assert_eq!(h.finished(&after).await.status(), ExecutionStatus::Complete);
+    h.settled(2).await;
+    assert_eq!(h.mailboxes.counts(&h.actor.id).acked, 2);
+    let letters = dead_letters(&h).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter.id, lost);
+    assert!(letter.reason.contains("without an execution record"));
+    assert_eq!(letter.sender, "alice");
+    let kept = pb::MailboxMessage::decode(letter.message.as_slice()).unwrap();
+    assert_eq!(kept.body, b"lost record");
+    assert!(!letter.time.is_empty());
+    // It did not run.
+    let record: Option<pb::Execution> = h
+        .records
+        .get(Table::Executions, &child_key(&h.actor.id, &lost))
+        .await
+        .unwrap();
+    assert!(record.is_none());
     stop(task, shutdown).await;
 }
 

@@ -28,7 +28,10 @@ impl AccessService {
                 readable.push(alias);
             }
         }
-        Ok(pb::ListAliasesResponse { aliases: readable })
+        Ok(pb::ListAliasesResponse {
+            aliases: readable,
+            ..Default::default()
+        })
     }
 
     pub(super) async fn create_alias(

@@ -6,6 +6,7 @@ mod aliases;
 mod nonces;
 mod permissions;
 
+use abaco::paging;
 use abaco::{
     AbacoError, Result,
     identity::Caller,
@@ -156,7 +157,15 @@ impl access_server::Access for AccessService {
         &self,
         request: Request<pb::ListAliasesRequest>,
     ) -> Result<Response<pb::ListAliasesResponse>, Status> {
-        serve(request, async |caller, _| self.list_aliases(&caller).await).await
+        serve(request, async |caller, r| {
+            let all = self.list_aliases(&caller).await?;
+            let page = paging::cut(all.aliases, |a| a.alias.clone(), r.page.as_ref())?;
+            Ok(pb::ListAliasesResponse {
+                aliases: page.items,
+                next_cursor: page.next_cursor,
+            })
+        })
+        .await
     }
 
     async fn create_alias(

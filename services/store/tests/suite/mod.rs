@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use abaco::store::{Expect, Store, StoreError, Table, Versioned};
+use abaco::store::{Expect, Page, Store, StoreError, Table, Versioned};
 use bytes::Bytes;
 
 /// Comfortably longer than the 1 s ttl the checks use, allowing for coarse expiry clocks.
@@ -22,7 +22,9 @@ pub async fn run(store: Arc<dyn Store>) {
     ttl_expiry(&store).await;
     scan_order_and_isolation(&store).await;
     delete_prefix(&store).await;
+    pages(&store).await;
     concurrent_increments(&store).await;
+    leases_go_back_only_from_their_holder(&store).await;
 }
 
 fn b(s: &str) -> Bytes {
@@ -181,23 +183,33 @@ async fn delete_and_rewrite(store: &Arc<dyn Store>) {
 
 async fn guarded_inserts(store: &Arc<dyn Store>) {
     let (t, g) = (Table::Executions, Table::Actors);
+    let also = [
+        (
+            Table::ExecutionOrder,
+            "guarded/0000000000001/e1".to_string(),
+        ),
+        (Table::OpenExecutions, "guarded/e1".to_string()),
+    ];
     // No guard: nothing is written.
     assert_eq!(
         store
-            .insert_guarded(t, "guarded/e1", b("x"), g, "guarded-a")
+            .insert_guarded(t, "guarded/e1", b("x"), (g, "guarded-a"), &also)
             .await
             .unwrap(),
         None
     );
     assert_eq!(value(store, t, "guarded/e1").await, None);
     assert!(store.scan(t, "guarded/").await.unwrap().is_empty());
+    for (index, entry) in &also {
+        assert_eq!(value(store, *index, entry).await, None, "{entry}");
+    }
     // With a guard: written at version 1, and the guard's value comes back.
     let guard_version = store
         .put(g, "guarded-a", b("actor"), Expect::Absent, None)
         .await
         .unwrap();
     let guard = store
-        .insert_guarded(t, "guarded/e1", b("x"), g, "guarded-a")
+        .insert_guarded(t, "guarded/e1", b("x"), (g, "guarded-a"), &also)
         .await
         .unwrap();
     assert_eq!(
@@ -215,10 +227,21 @@ async fn guarded_inserts(store: &Arc<dyn Store>) {
         })
     );
     assert_eq!(store.scan(t, "guarded/").await.unwrap().len(), 1);
+    // The index entries went in with it, empty.
+    for (index, entry) in &also {
+        assert_eq!(
+            value(store, *index, entry).await,
+            Some(Versioned {
+                version: 1,
+                value: Bytes::new()
+            }),
+            "{entry}"
+        );
+    }
     // Taken: a conflict, and the first value stays.
     assert!(is_conflict(
         store
-            .insert_guarded(t, "guarded/e1", b("y"), g, "guarded-a")
+            .insert_guarded(t, "guarded/e1", b("y"), (g, "guarded-a"), &[])
             .await
     ));
     assert_eq!(value(store, t, "guarded/e1").await.unwrap().value, b("x"));
@@ -226,12 +249,114 @@ async fn guarded_inserts(store: &Arc<dyn Store>) {
     store.delete(g, "guarded-a").await.unwrap();
     assert_eq!(
         store
-            .insert_guarded(t, "guarded/e2", b("z"), g, "guarded-a")
+            .insert_guarded(t, "guarded/e2", b("z"), (g, "guarded-a"), &[])
             .await
             .unwrap(),
         None
     );
     assert_eq!(value(store, t, "guarded/e2").await, None);
+}
+
+/// Pages: key order, `after` exclusive, `skip`, the next key only when more may follow,
+/// expired entries passed over but counted as keys, and batched reads.
+async fn pages(store: &Arc<dyn Store>) {
+    let t = Table::ExecutionOrder;
+    for n in 0..7 {
+        store
+            .put(
+                t,
+                &format!("page/{n:02}"),
+                b(&n.to_string()),
+                Expect::Absent,
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    // Neighbours on both sides must not leak in.
+    store
+        .put(t, "pagd/x", b("x"), Expect::Absent, None)
+        .await
+        .unwrap();
+    store
+        .put(t, "pagf/x", b("x"), Expect::Absent, None)
+        .await
+        .unwrap();
+    let keys = |page: &Page| {
+        page.entries
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect::<Vec<_>>()
+    };
+
+    let first = store.scan_page(t, "page/", None, 0, 3).await.unwrap();
+    assert_eq!(keys(&first), ["page/00", "page/01", "page/02"]);
+    assert_eq!(first.entries[1].1.value, b("1"));
+    assert_eq!(first.next.as_deref(), Some("page/02"));
+    let second = store
+        .scan_page(t, "page/", first.next.as_deref(), 0, 3)
+        .await
+        .unwrap();
+    assert_eq!(keys(&second), ["page/03", "page/04", "page/05"]);
+    let last = store
+        .scan_page(t, "page/", second.next.as_deref(), 0, 3)
+        .await
+        .unwrap();
+    assert_eq!(keys(&last), ["page/06"]);
+    assert_eq!(last.next, None, "nothing follows the last page");
+    // Exactly a page left: no next either.
+    let exact = store
+        .scan_page(t, "page/", Some("page/03"), 0, 3)
+        .await
+        .unwrap();
+    assert_eq!(keys(&exact), ["page/04", "page/05", "page/06"]);
+    assert_eq!(exact.next, None);
+    let skipped = store.scan_page(t, "page/", None, 5, 10).await.unwrap();
+    assert_eq!(keys(&skipped), ["page/05", "page/06"]);
+    assert!(
+        store
+            .scan_page(t, "page/", None, 9, 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+    assert_eq!(store.count_prefix(t, "page/").await.unwrap(), 7);
+
+    // An expired entry is not shown, yet the page still says where to go on.
+    store
+        .put(t, "page/03", b("3"), Expect::Any, Some(TTL))
+        .await
+        .unwrap();
+    tokio::time::sleep(PAST_TTL).await;
+    let around = store
+        .scan_page(t, "page/", Some("page/02"), 0, 1)
+        .await
+        .unwrap();
+    assert!(around.entries.is_empty());
+    assert_eq!(around.next.as_deref(), Some("page/03"));
+    let on = store
+        .scan_page(t, "page/", around.next.as_deref(), 0, 1)
+        .await
+        .unwrap();
+    assert_eq!(keys(&on), ["page/04"]);
+
+    let many = store
+        .get_many(
+            t,
+            &[
+                "page/01".into(),
+                "page/03".into(),
+                "nope".into(),
+                "page/06".into(),
+            ],
+        )
+        .await
+        .unwrap();
+    let values: Vec<Option<Bytes>> = many.into_iter().map(|v| v.map(|v| v.value)).collect();
+    assert_eq!(values, [Some(b("1")), None, None, Some(b("6"))]);
+    assert!(store.get_many(t, &[]).await.unwrap().is_empty());
+    store.delete_prefix(t, "pag").await.unwrap();
 }
 
 async fn binary_values(store: &Arc<dyn Store>) {
@@ -495,4 +620,94 @@ async fn concurrent_increments(store: &Arc<dyn Store>) {
         }),
         "every increment must land exactly once"
     );
+}
+
+/// A lease whose ttl ran out, and which another then took, is not the first holder's to give
+/// back: giving it back leaves the new holder's in place.
+async fn leases_go_back_only_from_their_holder(store: &Arc<dyn Store>) {
+    let records = abaco::records::Records::new(Arc::clone(store));
+    let key = "fence/spawn";
+    let first = records
+        .try_lease(key, TTL)
+        .await
+        .unwrap()
+        .expect("a free lease");
+    assert!(records.try_lease(key, TTL).await.unwrap().is_none(), "held");
+    tokio::time::sleep(PAST_TTL).await;
+    let second = records
+        .try_lease(key, TTL * 30)
+        .await
+        .unwrap()
+        .expect("ran out");
+    assert!(
+        !records.release_lease(first).await.unwrap(),
+        "no longer the first's"
+    );
+    assert!(
+        records.try_lease(key, TTL).await.unwrap().is_none(),
+        "the second holder keeps it"
+    );
+    assert!(records.release_lease(second).await.unwrap());
+    let third = records.try_lease(key, TTL).await.unwrap();
+    assert!(third.is_some(), "given back by its holder, it is free");
+
+    store
+        .put(Table::Leases, "fence/raw", b("mine"), Expect::Any, None)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .delete_if_value(Table::Leases, "fence/raw", b"theirs", &[])
+            .await
+            .unwrap()
+    );
+    assert!(value(store, Table::Leases, "fence/raw").await.is_some());
+    assert!(
+        store
+            .delete_if_value(Table::Leases, "fence/raw", b"mine", &[])
+            .await
+            .unwrap()
+    );
+    assert!(value(store, Table::Leases, "fence/raw").await.is_none());
+    assert!(
+        !store
+            .delete_if_value(Table::Leases, "fence/raw", b"mine", &[])
+            .await
+            .unwrap()
+    );
+
+    // What belongs to a record goes with it, and only when the record does.
+    let belongings = [
+        (Table::Logs, "owned/r".to_string()),
+        (Table::ExecutionOrder, "owned/1/r".to_string()),
+    ];
+    store
+        .put(Table::Results, "owned/r", b("v1"), Expect::Absent, None)
+        .await
+        .unwrap();
+    for (table, key) in &belongings {
+        store
+            .put(*table, key, b("x"), Expect::Absent, None)
+            .await
+            .unwrap();
+    }
+    assert!(
+        !store
+            .delete_if_value(Table::Results, "owned/r", b"v0", &belongings)
+            .await
+            .unwrap()
+    );
+    for (table, key) in &belongings {
+        assert!(value(store, *table, key).await.is_some(), "{key} kept");
+    }
+    assert!(
+        store
+            .delete_if_value(Table::Results, "owned/r", b"v1", &belongings)
+            .await
+            .unwrap()
+    );
+    for (table, key) in &belongings {
+        assert!(value(store, *table, key).await.is_none(), "{key} went");
+        assert!(store.scan(*table, "owned/").await.unwrap().is_empty());
+    }
 }

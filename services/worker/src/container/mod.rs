@@ -27,6 +27,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::{sync::watch, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info_span};
 
 pub use io::{BINARY_FIFO, RESULTS_SOCKET};
 pub use pull::{AuthFileError, PullError, RegistryAuth, registry_of};
@@ -211,13 +212,19 @@ impl DockerRunner {
         cancel: CancellationToken,
     ) -> Result<RunOutcome, RunError> {
         let mut run_dir = RunDir::create(&self.work_dir, spec.binary_input.is_some()).await?;
-        let container_id = self.create(&spec, &run_dir).await?;
+        let asked = std::time::Instant::now();
+        let container_id = self
+            .create(&spec, &run_dir)
+            .instrument(info_span!("docker.create", image = %spec.image))
+            .await?;
         let guard = RemoveOnDrop::new(self.docker.clone(), container_id.clone());
         let result = self
-            .run_created(&container_id, spec, &mut run_dir, cancel)
+            .run_created(&container_id, spec, &mut run_dir, cancel, asked)
             .await;
         guard.disarm();
-        self.remove(&container_id).await;
+        self.remove(&container_id)
+            .instrument(info_span!("docker.remove"))
+            .await;
         result
     }
 
@@ -256,6 +263,7 @@ impl DockerRunner {
         spec: RunSpec,
         run_dir: &mut RunDir,
         cancel: CancellationToken,
+        asked: std::time::Instant,
     ) -> Result<RunOutcome, RunError> {
         let results_done = CancellationToken::new();
         let results = run_dir.take_socket().map(|socket| {
@@ -266,7 +274,11 @@ impl DockerRunner {
             ))
         });
         let local_start = Utc::now();
-        self.docker.start_container(id, None).await?;
+        self.docker
+            .start_container(id, None)
+            .instrument(info_span!("docker.start"))
+            .await?;
+        metrics::histogram!(abaco::metrics::CONTAINER_START).record(asked.elapsed());
 
         let _fifo = match (run_dir.fifo(), spec.binary_input.clone()) {
             (Some(path), Some(data)) => Some(Task::spawn(io::feed_fifo(path.to_path_buf(), data))),
@@ -275,12 +287,20 @@ impl DockerRunner {
         let (usage_tx, usage_rx) = watch::channel(Usage::default());
         let stats = Task::spawn(sample_stats(self.docker.clone(), id.to_string(), usage_tx));
 
-        let ended_by = self.wait(id, &cancel, spec.max_run_time).await?;
+        let ended_by = self
+            .wait(id, &cancel, spec.max_run_time)
+            .instrument(info_span!("docker.wait"))
+            .await?;
         let local_finish = Utc::now();
         drop(stats);
         let usage = *usage_rx.borrow();
 
-        let state = self.docker.inspect_container(id, None).await?.state;
+        let state = self
+            .docker
+            .inspect_container(id, None)
+            .instrument(info_span!("docker.inspect"))
+            .await?
+            .state;
         let exit_code = state.as_ref().and_then(|s| s.exit_code);
         let oom_killed = state.as_ref().and_then(|s| s.oom_killed).unwrap_or(false);
         let final_state = state.as_ref().map(final_state).unwrap_or_default();
@@ -296,7 +316,11 @@ impl DockerRunner {
             Some(task) => task.finish().await.unwrap_or_default(),
             None => io::Collected::default(),
         };
-        let mut logs = match self.logs(id, spec.log_cap).await {
+        let mut logs = match self
+            .logs(id, spec.log_cap)
+            .instrument(info_span!("docker.logs"))
+            .await
+        {
             Ok(logs) => logs,
             Err(error) => format!("[abaco: logs unavailable: {error}]\n"),
         };

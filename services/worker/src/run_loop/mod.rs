@@ -1,7 +1,7 @@
 //! The worker proper: one message at a time from the actor's mailbox, one container per
 //! message, the execution recorded before the message is acked.
 //!
-//! Per delivery: decode (undecodable: dropped with a log line, nothing can ever run it) ->
+//! Per delivery: decode (undecodable: put aside as a dead letter, nothing can ever run it) ->
 //! load the actor (gone: give the message back and stop) -> claim the execution by
 //! compare-and-set (see [`records::claim`]) -> run -> store logs and results -> record the
 //! execution COMPLETE (or ERROR) -> ack. A crash anywhere before the ack leaves the message in
@@ -15,34 +15,31 @@
 
 mod announce;
 mod env;
+mod finish;
 mod mounts;
 mod records;
+mod retry;
 mod spec;
 
-use spec::{mem_limit, run_spec};
+use spec::run_spec;
 
 use std::{sync::Arc, time::Duration};
 
 use abaco::{
     AbacoError,
     mailbox::{Delivery, MailboxError, Mailboxes},
-    pb::{self, ExecutionStatus, WorkerStatus},
-    records::{Records, child_key},
-    store::Table,
+    pb::{self, WorkerStatus},
+    records::Records,
     time,
 };
 use abaco_auth::AccessTokenMinter;
 use abaco_configs::ConfigKey;
 use abaco_events::Emitter;
-use bytes::Bytes;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::{
-    container::{DockerRunner, EndedBy, RunError, RunOutcome},
-    handle::WorkerHandle,
-};
+use crate::{container::DockerRunner, handle::WorkerHandle};
 
 pub use env::{BINARY, RunContext, build as build_env};
 pub use mounts::{MountError, TenantMounts};
@@ -86,6 +83,13 @@ pub struct WorkerSettings {
     pub mounts: TenantMounts,
     /// Opens secret actor configs; without it, runs get only the plain ones.
     pub configs_key: Option<ConfigKey>,
+    /// A worker whose heartbeat (by the store's clock) is older than this is dead: its run
+    /// may be taken over. The health checks use the same timeout.
+    pub liveness_timeout: Duration,
+    /// Pause before a run's first retry; doubled for each one after.
+    pub retry_backoff: Duration,
+    /// Longest pause between two tries of a run.
+    pub retry_backoff_max: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -105,6 +109,9 @@ impl Default for WorkerSettings {
             run_user: None,
             mounts: TenantMounts::default(),
             configs_key: None,
+            liveness_timeout: Duration::from_secs(10),
+            retry_backoff: Duration::from_secs(1),
+            retry_backoff_max: Duration::from_secs(60),
         }
     }
 }
@@ -227,12 +234,28 @@ async fn process(ctx: &WorkerContext, delivery: Delivery) -> Result<Flow, Worker
     let message = match pb::MailboxMessage::decode(delivery.body.clone()) {
         Ok(message) if !message.execution_id.is_empty() => message,
         Ok(_) | Err(_) => {
+            // Nothing can run it, but it is kept for its owner to see (named by its content,
+            // so a redelivery lands on the same dead letter).
+            let id = abaco::ids::derived_id(&format!("{:?}", delivery.body.as_ref()));
+            let kept = records::dead_letter(
+                &ctx.records,
+                ctx.actor_id(),
+                &id,
+                "not a mailbox message this platform can read",
+                &delivery.body,
+                None,
+            )
+            .await;
+            if let Err(error) = kept {
+                return give_back(delivery, error).await;
+            }
             tracing::error!(
                 actor = ctx.actor_id(),
                 bytes = delivery.body.len(),
-                "undecodable mailbox message dropped"
+                dead_letter = %id,
+                "undecodable mailbox message put aside as a dead letter"
             );
-            settle(delivery.reject(false).await);
+            settle(delivery.ack().await);
             return Ok(Flow::Continue);
         }
     };
@@ -292,6 +315,7 @@ async fn execute(
             &message,
             ctx.worker_id(),
             delivery.redelivered,
+            ctx.settings.liveness_timeout,
         )
         .await;
         match claimed {
@@ -311,7 +335,20 @@ async fn execute(
                 return Ok(Flow::Continue);
             }
             Ok(records::Claim::Unaccepted) => {
-                tracing::warn!(execution = %message.execution_id, "message without an execution record was never accepted; dropped");
+                let raw = delivery.body.clone();
+                let kept = records::dead_letter(
+                    &ctx.records,
+                    ctx.actor_id(),
+                    &message.execution_id,
+                    records::NO_RECORD,
+                    &raw,
+                    Some(&message),
+                )
+                .await;
+                if let Err(error) = kept {
+                    return give_back(delivery, error).await;
+                }
+                tracing::warn!(execution = %message.execution_id, "message without an execution record put aside as a dead letter");
                 settle(delivery.ack().await);
                 return Ok(Flow::Continue);
             }
@@ -331,19 +368,55 @@ async fn execute(
     announce::started(ctx, &actor, &execution);
     // From the moment the record says RUNNING, a force-quit must find this run.
     let cancel = ctx.handle.begin(&execution.id);
-    let spec = run_spec(ctx, &actor, &message).await;
-    records::set_worker_status(
-        &ctx.records,
-        ctx.handle.snapshot(),
-        WorkerStatus::Busy,
-        None,
-        spec.name.as_deref().unwrap_or_default(),
-    )
-    .await;
-    let outcome = ctx.runner.run(spec, cancel).await;
+    // The tries before this one: their logs head the last one's.
+    let mut earlier_logs = String::new();
+    let mut tried_before = execution.attempts.len();
+    let outcome = loop {
+        let spec = run_spec(ctx, &actor, &message).await;
+        records::set_worker_status(
+            &ctx.records,
+            ctx.handle.snapshot(),
+            WorkerStatus::Busy,
+            None,
+            spec.name.as_deref().unwrap_or_default(),
+        )
+        .await;
+        let outcome = ctx.runner.run(spec, cancel.clone()).await;
+        let why = retry::reason(&actor, &outcome, tried_before);
+        let Some(why) = why.filter(|_| !cancel.is_cancelled() && !ctx.handle.is_stopping()) else {
+            break outcome;
+        };
+        if let Err(error) =
+            retry::record_try(&ctx.records, &actor.id, &execution.id, &outcome, &why).await
+        {
+            ctx.handle.end();
+            // Not recorded, so not acked: the message comes back and is tried again.
+            settle(delivery.reject(true).await);
+            return Err(error.into());
+        }
+        tried_before += 1;
+        earlier_logs.push_str(&retry::log_heading(
+            tried_before,
+            actor.max_retries as usize + 1,
+            &why,
+        ));
+        if let Ok(run) = &outcome {
+            earlier_logs.push_str(&run.logs);
+        }
+        let pause = retry::backoff(
+            ctx.settings.retry_backoff,
+            ctx.settings.retry_backoff_max,
+            tried_before,
+        );
+        tracing::info!(execution = %execution.id, tried = tried_before, ?pause, %why, "run tried again");
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = cancel.cancelled() => break outcome,
+        }
+    };
     ctx.handle.end();
 
-    let recorded = record(ctx, &actor, &execution, outcome).await;
+    let recorded = finish::record(ctx, &actor, &execution, outcome, &earlier_logs).await;
     records::set_worker_status(
         &ctx.records,
         ctx.handle.snapshot(),
@@ -382,80 +455,4 @@ fn settle(result: Result<(), MailboxError>) {
     if let Err(error) = result {
         tracing::warn!(%error, "could not settle a delivery; it will come back");
     }
-}
-
-/// Stores logs and results, then the final execution record: the record is what makes the
-/// ack safe, so everything it points at is written first.
-async fn record(
-    ctx: &WorkerContext,
-    actor: &pb::Actor,
-    execution: &pb::Execution,
-    outcome: Result<RunOutcome, RunError>,
-) -> abaco::Result<pb::Execution> {
-    let key = child_key(&actor.id, &execution.id);
-    let ttl = Some(if actor.log_ex > 0 {
-        Duration::from_secs(u64::from(actor.log_ex))
-    } else {
-        ctx.settings.default_log_ttl
-    });
-    let (logs, results) = match &outcome {
-        Ok(run) => (run.logs.clone(), run.results.concat()),
-        Err(error) => (format!("[abaco: the run failed: {error}]\n"), Vec::new()),
-    };
-    let put = |table, bytes: Bytes| {
-        let key = key.clone();
-        async move { records::persist(|| ctx.records.put_blob(table, &key, bytes.clone(), ttl)).await }
-    };
-    put(Table::Logs, Bytes::from(logs)).await?;
-    put(Table::Results, Bytes::from(results)).await?;
-
-    records::finish(
-        &ctx.records,
-        &actor.id,
-        &execution.id,
-        |record| match &outcome {
-            Ok(run) if run.oom_killed => {
-                record.set_status(ExecutionStatus::Error);
-                record.start_time = time::format(run.start_time);
-                record.finish_time = time::format(run.finish_time);
-                record.runtime = run.runtime_ms;
-                record.exit_code = run.exit_code;
-                record.container_id = run.container_id.clone();
-                record.final_state.clone_from(&run.final_state);
-                record.status_message = format!(
-                    "ran out of memory: the kernel killed the run at its memory limit{}",
-                    mem_limit(ctx, actor)
-                        .map(|bytes| format!(" of {bytes} bytes"))
-                        .unwrap_or_default()
-                );
-            }
-            Ok(run) => {
-                record.set_status(ExecutionStatus::Complete);
-                record.start_time = time::format(run.start_time);
-                record.finish_time = time::format(run.finish_time);
-                record.runtime = run.runtime_ms;
-                record.cpu = run.cpu_ns;
-                record.io = run.io_bytes;
-                record.exit_code = run.exit_code;
-                record.container_id = run.container_id.clone();
-                record.final_state.clone_from(&run.final_state);
-                record.status_message = match run.ended_by {
-                    EndedBy::Exited => String::new(),
-                    EndedBy::ForceQuit => "force-quit on request".into(),
-                    EndedBy::TimedOut => "timed out: killed at the actor's maximum run time".into(),
-                };
-            }
-            Err(error) => {
-                record.set_status(ExecutionStatus::Error);
-                record.finish_time = time::now();
-                record.status_message = match error {
-                    RunError::ImageNotFound { image, .. } => {
-                        format!("image {image} is not available on the Docker host")
-                    }
-                    other => format!("the run could not be carried out: {other}"),
-                };
-            }
-        },
-    )
-    .await
 }

@@ -32,19 +32,22 @@ pub enum Claim {
     Unaccepted,
 }
 
-/// A worker whose heartbeat is older than this is taken for dead (health checks use the same
-/// default).
-const OWNER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Whether the worker `worker_id` of `actor_id` is alive: recorded, not in error, beating.
-async fn is_alive(records: &Records, actor_id: &str, worker_id: &str) -> abaco::Result<bool> {
+/// Whether the worker `worker_id` of `actor_id` is alive: recorded, not in error, and beating
+/// within `timeout` by the store's clock.
+async fn is_alive(
+    records: &Records,
+    actor_id: &str,
+    worker_id: &str,
+    timeout: Duration,
+) -> abaco::Result<bool> {
     let worker: Option<pb::Worker> = records
         .get(Table::Workers, &child_key(actor_id, worker_id))
         .await?;
     let Some(worker) = worker else {
         return Ok(false);
     };
-    let fresh = !time::older_than(&worker.last_health_check_time, OWNER_TIMEOUT);
+    let now = records.now().await?;
+    let fresh = !time::older_than_at(&worker.last_health_check_time, timeout, now);
     Ok(worker.status() != WorkerStatus::Error && fresh)
 }
 
@@ -60,6 +63,7 @@ pub async fn claim(
     message: &pb::MailboxMessage,
     worker_id: &str,
     redelivered: bool,
+    liveness_timeout: Duration,
 ) -> abaco::Result<Claim> {
     let key = child_key(&message.actor_id, &message.execution_id);
     let Some(current) = records
@@ -72,7 +76,9 @@ pub async fn claim(
         && current.worker_id != worker_id)
         .then(|| current.worker_id.clone());
     let owner_alive = match &other_owner {
-        Some(owner) if redelivered => is_alive(records, &message.actor_id, owner).await?,
+        Some(owner) if redelivered => {
+            is_alive(records, &message.actor_id, owner, liveness_timeout).await?
+        }
         _ => false,
     };
     // Set by the last attempt of the compare-and-set loop, the one that counted.
@@ -82,6 +88,13 @@ pub async fn claim(
             Table::Executions,
             &key,
             |execution: &mut pb::Execution| match execution.status() {
+                // The sweep gave its message up for gone, and here it is: run it after all.
+                ExecutionStatus::Error if execution.swept => {
+                    execution.swept = false;
+                    mark_running(execution, worker_id);
+                    verdict = Claim::Run(Box::default());
+                    Ok(true)
+                }
                 ExecutionStatus::Complete | ExecutionStatus::Error => {
                     verdict = Claim::Finished(Box::default());
                     Ok(false)
@@ -114,6 +127,22 @@ pub async fn claim(
             other => other,
         }),
         Err(AbacoError::NotFound(_)) => Ok(Claim::Unaccepted),
+        // The write may have been applied with only its answer lost. Left so, the record
+        // would name this worker, alive, as the runner of a message it gave back, and another
+        // worker handed the message would wait on it forever: look, and run it if it is ours.
+        Err(error @ AbacoError::Unavailable(_)) => {
+            let current = persist(|| records.get::<pb::Execution>(Table::Executions, &key)).await;
+            match current {
+                Ok(Some(execution))
+                    if execution.status() == ExecutionStatus::Running
+                        && execution.worker_id == worker_id =>
+                {
+                    tracing::info!(execution = %execution.id, "claim applied though its answer was lost; running it");
+                    Ok(Claim::Run(Box::new(execution)))
+                }
+                _ => Err(error),
+            }
+        }
         Err(error) => Err(error),
     }
 }
@@ -136,16 +165,36 @@ pub async fn finish(
     apply: impl Fn(&mut pb::Execution) + Send + Sync,
 ) -> abaco::Result<pb::Execution> {
     let key = child_key(actor_id, execution_id);
-    persist(|| {
+    // Whether the last attempt of the update was the one that finished the record: retries
+    // re-run the closure, and a record already final must not be counted again.
+    let finished_here = std::sync::atomic::AtomicBool::new(false);
+    let record = persist(|| {
         records.update(Table::Executions, &key, |execution: &mut pb::Execution| {
-            if abaco::status::execution_is_final(execution.status()) {
-                return Ok(false);
+            let open = !abaco::status::execution_is_final(execution.status());
+            finished_here.store(open, std::sync::atomic::Ordering::Relaxed);
+            if open {
+                apply(execution);
             }
-            apply(execution);
-            Ok(true)
+            Ok(open)
         })
     })
-    .await
+    .await?;
+    if abaco::status::execution_is_final(record.status()) && !record.swept {
+        // Best effort: the sweep drops an entry left behind when it next reads it.
+        if let Err(error) = records.close_execution(actor_id, execution_id).await {
+            tracing::warn!(execution = %execution_id, %error, "ended execution still listed as open");
+        }
+    }
+    if finished_here.load(std::sync::atomic::Ordering::Relaxed) {
+        metrics::counter!(
+            abaco::metrics::EXECUTIONS_FINISHED,
+            "status" => abaco::status::execution(record.status())
+        )
+        .increment(1);
+        metrics::histogram!(abaco::metrics::RUN_DURATION)
+            .record(Duration::from_millis(record.runtime).as_secs_f64());
+    }
+    Ok(record)
 }
 
 /// Sets the worker's status, the container of the run in progress (`""`: none) and, when
@@ -182,6 +231,37 @@ pub async fn set_worker_status(
     }
 }
 
+/// Why a message without an execution record is put aside: it cannot be told apart from one
+/// the store lost, so it is not dropped.
+pub const NO_RECORD: &str = "delivered without an execution record: either its sender was told it failed (and may have sent it again), or the store lost the record after accepting it (Redis without appendfsync always); replay it if it should run";
+
+/// Puts a delivered message aside as a dead letter of its actor, under `id` (its execution
+/// id), with `reason`; the store's time. Retried like every write that guards an ack.
+pub async fn dead_letter(
+    records: &Records,
+    actor_id: &str,
+    id: &str,
+    reason: &str,
+    raw: &[u8],
+    message: Option<&pb::MailboxMessage>,
+) -> abaco::Result<()> {
+    let time = records.now_stamp().await.unwrap_or_else(|_| time::now());
+    let letter = pb::DeadLetter {
+        id: id.to_owned(),
+        actor_id: actor_id.to_owned(),
+        reason: reason.to_owned(),
+        time,
+        message: raw.to_vec(),
+        content_type: message.map(|m| m.content_type.clone()).unwrap_or_default(),
+        sender: message.map(|m| m.sender.clone()).unwrap_or_default(),
+        size: message.map_or(raw.len(), |m| m.body.len()) as u64,
+    };
+    let key = child_key(actor_id, id);
+    persist(|| records.save(Table::DeadLetters, &key, &letter)).await?;
+    metrics::counter!(abaco::metrics::DEAD_LETTERS).increment(1);
+    Ok(())
+}
+
 /// Retries a store write that guards an ack, with growing pauses, for transient failures.
 pub async fn persist<T, F, Fut>(mut write: F) -> abaco::Result<T>
 where
@@ -202,6 +282,62 @@ where
                 attempt += 1;
             }
             Err(error) => return Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use abaco_store::{
+        RedbStore,
+        interleave::{Interleaved, Interleaving},
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_claim_whose_answer_was_lost_is_run_by_its_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Interleaved::new(
+            RedbStore::open(&dir.path().join("store")).unwrap(),
+        ));
+        let records = Records::new(store.clone());
+        let execution = pb::Execution {
+            id: "0execution000".into(),
+            actor_id: "a1".into(),
+            status: ExecutionStatus::Submitted.into(),
+            ..Default::default()
+        };
+        records
+            .insert(
+                Table::Executions,
+                &child_key("a1", &execution.id),
+                &execution,
+            )
+            .await
+            .unwrap();
+        let message = pb::MailboxMessage {
+            execution_id: execution.id.clone(),
+            actor_id: "a1".into(),
+            ..Default::default()
+        };
+        // The claim's write is applied, its answer lost.
+        store.arm(Table::Executions, Interleaving::AnswerLost);
+        let claimed = claim(
+            &records,
+            &message,
+            "0worker000000",
+            false,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        match claimed {
+            Claim::Run(execution) => assert_eq!(execution.worker_id, "0worker000000"),
+            other => panic!("the applied claim must be run by its worker, not {other:?}"),
         }
     }
 }

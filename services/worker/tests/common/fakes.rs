@@ -10,7 +10,7 @@ use std::{
 
 use abaco::{
     mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes},
-    store::{Expect, Store, StoreError, Table, Versioned},
+    store::{Expect, Page, Store, StoreError, Table, Versioned},
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -71,13 +71,32 @@ impl Store for MemStore {
         Ok(version)
     }
 
+    async fn delete_if_value(
+        &self,
+        table: Table,
+        key: &str,
+        value: &[u8],
+        also: &[(Table, String)],
+    ) -> Result<bool, StoreError> {
+        let mut entries = self.entries.lock().unwrap();
+        let k = (table.name().to_string(), key.to_string());
+        let held = entries.get(&k).is_some_and(|(v, _)| v.value == value);
+        if held {
+            entries.remove(&k);
+            for (other, entry) in also {
+                entries.remove(&(other.name().to_string(), entry.clone()));
+            }
+        }
+        Ok(held)
+    }
+
     async fn insert_guarded(
         &self,
         table: Table,
         key: &str,
         value: Bytes,
-        guard_table: Table,
-        guard_key: &str,
+        (guard_table, guard_key): (Table, &str),
+        also: &[(Table, String)],
     ) -> Result<Option<Versioned>, StoreError> {
         let mut entries = self.entries.lock().unwrap();
         let guard = (guard_table.name().to_string(), guard_key.to_string());
@@ -89,6 +108,13 @@ impl Store for MemStore {
             return Err(StoreError::Conflict);
         }
         entries.insert(k, (Versioned { version: 1, value }, None));
+        for (index, entry) in also {
+            let empty = Versioned {
+                version: 1,
+                value: Bytes::new(),
+            };
+            entries.insert((index.name().to_string(), entry.clone()), (empty, None));
+        }
         Ok(Some(guard))
     }
 
@@ -110,6 +136,41 @@ impl Store for MemStore {
             .filter(|((t, k), _)| t == table.name() && k.starts_with(prefix))
             .map(|((_, k), (v, _))| (k.clone(), v.clone()))
             .collect())
+    }
+
+    async fn scan_page(
+        &self,
+        table: Table,
+        prefix: &str,
+        after: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let mut all = self.scan(table, prefix).await?;
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.retain(|(key, _)| after.is_none_or(|after| key.as_str() > after));
+        let more = all.len() > skip + limit;
+        let entries: Vec<_> = all.into_iter().skip(skip).take(limit).collect();
+        let next = more
+            .then(|| entries.last().map(|(key, _)| key.clone()))
+            .flatten();
+        Ok(Page { entries, next })
+    }
+
+    async fn count_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError> {
+        Ok(self.scan(table, prefix).await?.len() as u64)
+    }
+
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Versioned>>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            found.push(self.get(table, key).await?);
+        }
+        Ok(found)
     }
 
     async fn delete_prefix(&self, table: Table, prefix: &str) -> Result<u64, StoreError> {

@@ -1,0 +1,118 @@
+//! A send racing its actor's deletion, the interleaving forced: the deletion runs in full
+//! between the send's record and its publish. Before the fix the publish brought the mailbox
+//! back and the send answered success for a message nobody would ever run; now it answers
+//! `NotFound` and leaves neither a message nor a record behind.
+
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use abaco::{
+    AbacoError,
+    fleet::NoFleet,
+    mailbox::{Consumer, MailboxError, Mailboxes},
+    pb,
+    records::Records,
+    store::Table,
+};
+use abaco_intake::{Incoming, Intake};
+use abaco_mailbox::FileMailboxes;
+use abaco_store::RedbStore;
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// The embedded mailboxes, with the actor's deletion run just before the first publish.
+#[derive(Debug)]
+struct DeletedMidSend {
+    inner: Arc<FileMailboxes>,
+    records: Records,
+    armed: Mutex<bool>,
+}
+
+#[async_trait]
+impl Mailboxes for DeletedMidSend {
+    async fn create(&self, actor_id: &str) -> Result<(), MailboxError> {
+        self.inner.create(actor_id).await
+    }
+
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError> {
+        let armed = std::mem::take(&mut *self.armed.lock().unwrap());
+        if armed {
+            // The registration service's deletion, in its order: mark, mailbox, records.
+            self.records
+                .update(Table::Actors, actor_id, |actor: &mut pb::Actor| {
+                    actor.set_status(pb::ActorStatus::ShuttingDown);
+                    Ok(true)
+                })
+                .await
+                .unwrap();
+            self.inner.delete(actor_id).await.unwrap();
+            self.records.purge_actor(actor_id).await.unwrap();
+        }
+        self.inner.publish(actor_id, message).await
+    }
+
+    async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError> {
+        self.inner.depth(actor_id).await
+    }
+
+    async fn purge(&self, actor_id: &str) -> Result<u64, MailboxError> {
+        self.inner.purge(actor_id).await
+    }
+
+    async fn delete(&self, actor_id: &str) -> Result<(), MailboxError> {
+        self.inner.delete(actor_id).await
+    }
+
+    async fn consume(
+        &self,
+        actor_id: &str,
+        prefetch: u16,
+    ) -> Result<Box<dyn Consumer>, MailboxError> {
+        self.inner.consume(actor_id, prefetch).await
+    }
+}
+
+#[tokio::test]
+async fn a_send_racing_the_deletion_of_its_actor_leaves_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = Records::new(Arc::new(
+        RedbStore::open(&dir.path().join("store")).unwrap(),
+    ));
+    let file = Arc::new(FileMailboxes::open(&dir.path().join("mail")).await.unwrap());
+    let actor = pb::Actor {
+        id: "a1".into(),
+        status: pb::ActorStatus::Ready.into(),
+        ..Default::default()
+    };
+    records.insert(Table::Actors, "a1", &actor).await.unwrap();
+    file.create("a1").await.unwrap();
+    let mailboxes = Arc::new(DeletedMidSend {
+        inner: file.clone(),
+        records: records.clone(),
+        armed: Mutex::new(true),
+    });
+    let intake = Intake::new(records.clone(), mailboxes, Arc::new(NoFleet));
+
+    let sent = intake
+        .accept(Incoming {
+            actor_id: "a1".into(),
+            body: b"too late".to_vec(),
+            content_type: "str".into(),
+            environment: HashMap::new(),
+            executor: "alice".into(),
+            execution_id: None,
+            trace_context: HashMap::new(),
+        })
+        .await;
+    assert!(
+        matches!(sent, Err(AbacoError::NotFound(_))),
+        "a send that lost the race to a deletion must not be accepted: {sent:?}"
+    );
+    assert_eq!(file.depth("a1").await.unwrap(), 0, "no message left behind");
+    let left: Vec<pb::Execution> = records.list(Table::Executions, "a1/").await.unwrap();
+    assert!(left.is_empty(), "no record left behind: {left:?}");
+}
