@@ -282,6 +282,9 @@ pub struct Settings {
     pub run_tmpfs_size: String,
     /// Docker's init runs as PID 1 of every run, reaping the processes a run leaves behind.
     pub run_init: bool,
+    /// Milliseconds a run that ended with SIGKILL's exit code (137) waits for Docker's late
+    /// report that the kernel killed it for memory; 0 trusts the state read at its exit.
+    pub oom_report_wait_ms: u64,
     /// `uid[:gid]` runs use unless the actor has `useContainerUid`; none keeps the image's.
     pub run_user: Option<String>,
     /// Host directories mounted into every run of the default tenant's actors.
@@ -387,6 +390,7 @@ impl Default for Settings {
             run_read_only_rootfs: false,
             run_tmpfs_size: "64m".into(),
             run_init: true,
+            oom_report_wait_ms: 1000,
             run_user: None,
             mounts: Vec::new(),
             registry_auth_file: None,

@@ -194,7 +194,8 @@ impl Backends {
         };
         let runner = runner
             .with_sandbox(sandbox(settings))
-            .with_registries(registries);
+            .with_registries(registries)
+            .with_oom_report_wait(Duration::from_millis(settings.oom_report_wait_ms));
         Ok(WorkerHost {
             records: self.records.clone(),
             mailboxes: self.mailboxes.clone(),

@@ -1,9 +1,15 @@
 #!/bin/sh
-# MSG=memory: a pipe that buffers without end. MSG=fork: a fork bomb (see forkbomb.c).
+# MSG=memory: a pipe that buffers without end, killed at the memory limit (exit 137).
+# MSG=fork: a fork bomb (see forkbomb.c).
 case "$MSG" in
   memory)
     echo "eating memory"
     cat /dev/zero | tail
+    status=$?
+    # Stay a moment after the kill: containerd (cgroup v1) misses an OOM kill in a container
+    # that is already gone when it looks, and then nobody can tell (README: "Out of memory").
+    sleep 0.2
+    exit $status
     ;;
   fork)
     exec /forkbomb

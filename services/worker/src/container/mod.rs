@@ -3,6 +3,7 @@
 //! Every run gets its own host directory with the results socket and, for binary messages,
 //! the FIFO (see [`io`]). The container is always removed at the end, on error paths too.
 
+mod exit_state;
 mod follow;
 mod io;
 mod logs;
@@ -34,6 +35,7 @@ pub use pull::{AuthFileError, PullError, RegistryAuth, registry_of};
 pub use sandbox::{DOCKER_SOCKET, Sandbox};
 pub use stats::Usage;
 
+use exit_state::{KILLED_EXIT_CODE, final_state, parse_docker_time};
 use io::RunDir;
 use logs::CappedLog;
 
@@ -51,6 +53,8 @@ pub const LABEL_EXECUTION: &str = "org.abaco.execution";
 
 /// How long a killed container may take to be reported stopped.
 const KILL_GRACE: Duration = Duration::from_secs(10);
+/// How long a run ended by SIGKILL waits for Docker's late OOM report, unless set.
+const DEFAULT_OOM_REPORT_WAIT: Duration = Duration::from_secs(1);
 /// Pause before a broken stats stream is opened again.
 const STATS_RETRY: Duration = Duration::from_secs(1);
 
@@ -152,6 +156,7 @@ pub struct DockerRunner {
     work_dir: PathBuf,
     sandbox: Sandbox,
     registries: RegistryAuth,
+    oom_report_wait: Duration,
 }
 
 impl DockerRunner {
@@ -166,6 +171,7 @@ impl DockerRunner {
             work_dir: std::env::temp_dir(),
             sandbox: Sandbox::default(),
             registries: RegistryAuth::default(),
+            oom_report_wait: DEFAULT_OOM_REPORT_WAIT,
         })
     }
 
@@ -178,6 +184,13 @@ impl DockerRunner {
     /// Pulls with these registry credentials.
     pub fn with_registries(mut self, registries: RegistryAuth) -> Self {
         self.registries = registries;
+        self
+    }
+
+    /// Waits up to `wait` for Docker's late report that a run ending with SIGKILL's exit
+    /// code was killed for memory (see [`exit_state`]); zero trusts the state read at exit.
+    pub fn with_oom_report_wait(mut self, wait: Duration) -> Self {
+        self.oom_report_wait = wait;
         self
     }
 
@@ -302,7 +315,7 @@ impl DockerRunner {
             .await?
             .state;
         let exit_code = state.as_ref().and_then(|s| s.exit_code);
-        let oom_killed = state.as_ref().and_then(|s| s.oom_killed).unwrap_or(false);
+        let mut oom_killed = state.as_ref().and_then(|s| s.oom_killed).unwrap_or(false);
         let final_state = state.as_ref().map(final_state).unwrap_or_default();
         let docker_time = |text: Option<&String>| text.and_then(|t| parse_docker_time(t));
         let start_time =
@@ -310,6 +323,12 @@ impl DockerRunner {
         let finish_time = docker_time(state.as_ref().and_then(|s| s.finished_at.as_ref()))
             .filter(|finish| *finish >= start_time)
             .unwrap_or(local_finish);
+        if !oom_killed && ended_by == EndedBy::Exited && exit_code == Some(KILLED_EXIT_CODE) {
+            oom_killed = self
+                .oom_event_reported(id, start_time)
+                .instrument(info_span!("docker.oom_events"))
+                .await;
+        }
 
         results_done.cancel();
         let collected = match results {
@@ -462,38 +481,6 @@ async fn sample_stats(docker: Docker, id: String, usage: watch::Sender<Usage>) {
     }
 }
 
-/// The parts of Docker's `State` abaco shows as `finalState`, with Docker's names.
-fn final_state(state: &bollard::models::ContainerState) -> String {
-    const SHOWN: [&str; 11] = [
-        "Status",
-        "Running",
-        "Paused",
-        "Restarting",
-        "OOMKilled",
-        "Dead",
-        "Pid",
-        "ExitCode",
-        "Error",
-        "StartedAt",
-        "FinishedAt",
-    ];
-    match serde_json::to_value(state) {
-        Ok(serde_json::Value::Object(mut all)) => {
-            all.retain(|key, _| SHOWN.contains(&key.as_str()));
-            serde_json::Value::Object(all).to_string()
-        }
-        _ => String::new(),
-    }
-}
-
-/// Docker's "0001-01-01T00:00:00Z" means "never"; anything unparsable is treated the same.
-fn parse_docker_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-        .filter(|t| t.timestamp() > 0)
-}
-
 /// A spawned task that is aborted if it is dropped before it finishes.
 #[derive(Debug)]
 struct Task<T>(JoinHandle<T>);
@@ -547,17 +534,5 @@ impl Drop for RemoveOnDrop {
                 }
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn docker_zero_time_means_none() {
-        assert_eq!(parse_docker_time("0001-01-01T00:00:00Z"), None);
-        let t = parse_docker_time("2024-05-01T10:00:00.123456789Z");
-        assert_eq!(t.map(|t| t.timestamp_subsec_millis()), Some(123));
     }
 }
