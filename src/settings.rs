@@ -282,6 +282,9 @@ pub struct Settings {
     pub run_tmpfs_size: String,
     /// Docker's init runs as PID 1 of every run, reaping the processes a run leaves behind.
     pub run_init: bool,
+    /// Runs of a worker join a network namespace the worker keeps in a tiny holder
+    /// container, instead of Docker making one (and a bridge link) for every run.
+    pub run_network_holder: bool,
     /// Milliseconds a run that ended with SIGKILL's exit code (137) waits for Docker's late
     /// report that the kernel killed it for memory; 0 trusts the state read at its exit.
     pub oom_report_wait_ms: u64,
@@ -390,6 +393,7 @@ impl Default for Settings {
             run_read_only_rootfs: false,
             run_tmpfs_size: "64m".into(),
             run_init: true,
+            run_network_holder: true,
             oom_report_wait_ms: 1000,
             run_user: None,
             mounts: Vec::new(),

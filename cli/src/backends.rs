@@ -216,6 +216,7 @@ impl Backends {
                 liveness_timeout: Duration::from_secs(settings.worker_timeout_secs),
                 retry_backoff: Duration::from_millis(settings.retry_backoff_ms),
                 retry_backoff_max: Duration::from_secs(settings.retry_backoff_max_secs),
+                network_holder: settings.run_network_holder,
                 ..WorkerSettings::default()
             },
             host: HostSettings {

@@ -133,13 +133,38 @@ impl ContainerStarts {
     }
 }
 
-/// Ids of the containers of a platform (by namespace) that Docker has now.
+/// Ids of the run containers of a platform (by namespace) that Docker has now; its workers'
+/// network holders are not runs (see [`containers_of_worker`]).
 pub fn containers_of(namespace: &str) -> Vec<String> {
-    let listed = std::process::Command::new("docker")
-        .args(["ps", "-aq", "--no-trunc", "--filter"])
-        .arg(format!("label=org.abaco.namespace={namespace}"))
-        .output()
-        .unwrap();
+    docker_ps(&[
+        format!("label=org.abaco.namespace={namespace}"),
+        "label=org.abaco.execution".to_string(),
+    ])
+}
+
+/// Ids of every container of one worker: its runs and its network holder.
+pub fn containers_of_worker(namespace: &str, worker: &str) -> Vec<String> {
+    docker_ps(&[
+        format!("label=org.abaco.namespace={namespace}"),
+        format!("label=org.abaco.worker={worker}"),
+    ])
+}
+
+/// Ids of the network holders of a platform's workers.
+pub fn holders_of(namespace: &str) -> Vec<String> {
+    docker_ps(&[
+        format!("label=org.abaco.namespace={namespace}"),
+        "label=org.abaco.role=network".to_string(),
+    ])
+}
+
+fn docker_ps(filters: &[String]) -> Vec<String> {
+    let mut command = std::process::Command::new("docker");
+    command.args(["ps", "-aq", "--no-trunc"]);
+    for filter in filters {
+        command.arg("--filter").arg(filter);
+    }
+    let listed = command.output().unwrap();
     String::from_utf8_lossy(&listed.stdout)
         .split_whitespace()
         .map(str::to_string)

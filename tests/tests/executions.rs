@@ -6,8 +6,11 @@
 use std::time::{Duration, Instant};
 
 use abaco_tests::{
-    BackendKind, Platform, kill_9, on_both_backends,
-    steps::{ContainerStarts, containers_of, eventually, finished, logs_of, register, send},
+    Api, BackendKind, Platform, kill_9, on_both_backends,
+    steps::{
+        ContainerStarts, containers_of, containers_of_worker, eventually, finished, logs_of,
+        register, send, workers,
+    },
 };
 use reqwest::Method;
 use serde_json::json;
@@ -307,16 +310,28 @@ async fn a_killed_worker_process_loses_no_message_and_leaves_no_container() {
     .await;
     let pids = platform.worker_pids(Some(&sleeper));
     assert_eq!(pids.len(), 1, "one worker process expected: {pids:?}");
+    let killed = only_worker(api, &sleeper).await;
+    let namespace = platform.namespace().to_string();
+    // RUNNING is recorded a moment before Docker has the run's container.
+    eventually(
+        Duration::from_secs(30),
+        "the run's container and the worker's network holder",
+        || async { (containers_of_worker(&namespace, &killed).len() == 2).then_some(()) },
+    )
+    .await;
     kill_9(pids[0]);
     let record = finished(api, &sleeper, &execution, Duration::from_secs(90)).await;
     assert_eq!(record["status"], "COMPLETE", "{record}");
-    let namespace = platform.namespace().to_string();
     eventually(
         Duration::from_secs(30),
-        "the orphaned container to go",
+        "the orphaned run and network holder to go",
         || {
-            let namespace = namespace.clone();
-            async move { containers_of(&namespace).is_empty().then_some(()) }
+            let (namespace, killed) = (namespace.clone(), killed.clone());
+            async move {
+                (containers_of(&namespace).is_empty()
+                    && containers_of_worker(&namespace, &killed).is_empty())
+                .then_some(())
+            }
         },
     )
     .await;
@@ -345,6 +360,7 @@ async fn a_crash_of_abaco_up_mid_run_reruns_the_message_and_removes_the_orphan()
     })
     .await;
     assert_eq!(before.len(), 1, "{before:?}");
+    let crashed = only_worker(&api, &sleeper).await;
     platform.crash_and_restart().await;
     let record = finished(&api, &sleeper, &execution, Duration::from_secs(90)).await;
     assert_eq!(record["status"], "COMPLETE", "{record}");
@@ -356,10 +372,22 @@ async fn a_crash_of_abaco_up_mid_run_reruns_the_message_and_removes_the_orphan()
         || {
             let namespace = namespace.clone();
             let orphan = before[0].clone();
-            async move { (!containers_of(&namespace).contains(&orphan)).then_some(()) }
+            let crashed = crashed.clone();
+            async move {
+                (!containers_of(&namespace).contains(&orphan)
+                    && containers_of_worker(&namespace, &crashed).is_empty())
+                .then_some(())
+            }
         },
     )
     .await;
+}
+
+/// The id of the actor's one worker.
+async fn only_worker(api: &Api, actor: &str) -> String {
+    let found = workers(api, actor).await;
+    assert_eq!(found.len(), 1, "one worker expected: {found:?}");
+    found[0]["id"].as_str().unwrap_or_default().to_string()
 }
 
 async fn a_synchronous_message_answers_with_what_the_run_produced(platform: Platform) {

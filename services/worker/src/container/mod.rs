@@ -5,6 +5,7 @@
 
 mod exit_state;
 mod follow;
+mod holder;
 mod io;
 mod logs;
 mod orphans;
@@ -30,6 +31,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span};
 
+pub use holder::{HOLDER_IMAGE, LABEL_ROLE, NetworkHolder};
 pub use io::{BINARY_FIFO, RESULTS_SOCKET};
 pub use pull::{AuthFileError, PullError, RegistryAuth, registry_of};
 pub use sandbox::{DOCKER_SOCKET, Sandbox};
@@ -88,6 +90,10 @@ pub struct RunSpec {
     pub user: Option<String>,
     /// Administrator-configured binds (`host:container:mode`), besides the run directory.
     pub mounts: Vec<String>,
+    /// A running container whose network namespace the run joins (its worker's
+    /// [`NetworkHolder`]); `None` gives the run a namespace of its own on the sandbox's
+    /// network.
+    pub network_of: Option<String>,
 }
 
 /// How a run ended.

@@ -62,7 +62,10 @@ impl Sandbox {
             nano_cpus: spec.nano_cpus.and_then(|v| i64::try_from(v).ok()),
             pids_limit: Some(self.pids_limit),
             init: Some(self.init),
-            network_mode: Some(self.network.clone()),
+            network_mode: Some(match &spec.network_of {
+                Some(holder) => format!("container:{holder}"),
+                None => self.network.clone(),
+            }),
             log_config: Some(HostConfigLogConfig {
                 typ: Some("json-file".into()),
                 config: Some(HashMap::from([
@@ -103,6 +106,18 @@ mod tests {
             nano_cpus: Some(500_000_000),
             ..RunSpec::default()
         }
+    }
+
+    #[test]
+    fn a_run_with_a_holder_joins_its_network() {
+        let joined = RunSpec {
+            network_of: Some("c0ffee".into()),
+            ..spec()
+        };
+        let sandbox = Sandbox::default();
+        let mode = |spec: &RunSpec| sandbox.host_config(spec, Vec::new()).network_mode;
+        assert_eq!(mode(&joined).as_deref(), Some("container:c0ffee"));
+        assert_eq!(mode(&spec()).as_deref(), Some("bridge"));
     }
 
     #[test]

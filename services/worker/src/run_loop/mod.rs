@@ -39,7 +39,10 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::{container::DockerRunner, handle::WorkerHandle};
+use crate::{
+    container::{DockerRunner, NetworkHolder},
+    handle::WorkerHandle,
+};
 
 pub use env::{BINARY, RunContext, build as build_env};
 pub use mounts::{MountError, TenantMounts};
@@ -90,6 +93,9 @@ pub struct WorkerSettings {
     pub retry_backoff: Duration,
     /// Longest pause between two tries of a run.
     pub retry_backoff_max: Duration,
+    /// Runs join a network namespace their worker keeps (see [`NetworkHolder`]) instead of
+    /// each getting one of its own.
+    pub network_holder: bool,
 }
 
 impl Default for WorkerSettings {
@@ -112,6 +118,7 @@ impl Default for WorkerSettings {
             liveness_timeout: Duration::from_secs(10),
             retry_backoff: Duration::from_secs(1),
             retry_backoff_max: Duration::from_secs(60),
+            network_holder: false,
         }
     }
 }
@@ -125,6 +132,7 @@ pub struct WorkerContext {
     settings: WorkerSettings,
     handle: WorkerHandle,
     events: Emitter,
+    holder: Option<NetworkHolder>,
 }
 
 impl WorkerContext {
@@ -136,6 +144,13 @@ impl WorkerContext {
         worker: pb::Worker,
         settings: WorkerSettings,
     ) -> Self {
+        let holder = settings.network_holder.then(|| {
+            NetworkHolder::new(
+                runner.clone(),
+                spec::worker_labels(&settings, &worker.actor_id, &worker.id),
+                &worker.id,
+            )
+        });
         let handle = WorkerHandle::new(records.clone(), worker);
         Self {
             records,
@@ -144,6 +159,7 @@ impl WorkerContext {
             runner,
             settings,
             handle,
+            holder,
         }
     }
 
@@ -195,6 +211,9 @@ pub async fn run_worker(
     )
     .await;
     let result = consume(&ctx, &shutdown).await;
+    if let Some(holder) = &ctx.holder {
+        holder.remove().await;
+    }
     records::set_worker_status(
         &ctx.records,
         handle.snapshot(),

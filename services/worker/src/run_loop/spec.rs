@@ -6,7 +6,7 @@ use std::{collections::HashMap, time::Duration};
 use abaco::{ids, limits, pb, store::Table};
 use bytes::Bytes;
 
-use super::{RunContext, WorkerContext, env};
+use super::{RunContext, WorkerContext, WorkerSettings, env};
 use crate::container::{
     LABEL_ACTOR, LABEL_EXECUTION, LABEL_INSTANCE, LABEL_NAMESPACE, LABEL_WORKER, RunSpec,
 };
@@ -54,13 +54,11 @@ pub(super) async fn run_spec(
         name: Some(format!("abaco-{}-{}", message.execution_id, ids::new_id())),
         image: actor.image.clone(),
         env,
-        labels: HashMap::from([
-            (LABEL_NAMESPACE.to_string(), ctx.settings.namespace.clone()),
-            (LABEL_INSTANCE.to_string(), ctx.settings.instance.clone()),
-            (LABEL_ACTOR.to_string(), actor.id.clone()),
-            (LABEL_WORKER.to_string(), ctx.worker_id().to_string()),
-            (LABEL_EXECUTION.to_string(), message.execution_id.clone()),
-        ]),
+        labels: {
+            let mut labels = worker_labels(&ctx.settings, &actor.id, ctx.worker_id());
+            labels.insert(LABEL_EXECUTION.to_string(), message.execution_id.clone());
+            labels
+        },
         mem_limit: mem_limit(ctx, actor),
         nano_cpus: limits::effective(actor.max_cpus, ctx.settings.default_nano_cpus),
         binary_input: env::is_binary(message).then(|| Bytes::from(message.body.clone())),
@@ -88,7 +86,25 @@ pub(super) async fn run_spec(
                 )
             }))
             .collect(),
+        network_of: match &ctx.holder {
+            Some(holder) => holder.ensure().await,
+            None => None,
+        },
     }
+}
+
+/// The labels of every container of a worker: whose platform, actor and worker it is.
+pub(super) fn worker_labels(
+    settings: &WorkerSettings,
+    actor_id: &str,
+    worker_id: &str,
+) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_NAMESPACE.to_string(), settings.namespace.clone()),
+        (LABEL_INSTANCE.to_string(), settings.instance.clone()),
+        (LABEL_ACTOR.to_string(), actor_id.to_string()),
+        (LABEL_WORKER.to_string(), worker_id.to_string()),
+    ])
 }
 
 /// The configs of the actor's runs as one JSON object (`{}` when none, as abaco gives it).
