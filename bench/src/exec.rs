@@ -69,7 +69,7 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
             format!("{} (raw bollard cycle)", ms(raw_runs.p50())),
             p50_ratio,
         )
-        .judged(Verdict::check(p50_ratio <= 1.15, "<= 1.15x")),
+        .judged(Verdict::check(p50_ratio <= 0.6, "<= 0.6x")),
     );
     rows.push(Row::compared(
         format!("exec {topo} accepted->COMPLETE p99"),

@@ -75,6 +75,10 @@ struct Options {
         default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
     )]
     amqp_url: String,
+    /// A setting of the platforms measured, as `ABACO_NAME=value` (repeatable), e.g.
+    /// `--platform-setting ABACO_RUN_NETWORK_HOLDER=false` to measure without an idea.
+    #[arg(long, global = true, value_parser = platform_setting)]
+    platform_setting: Vec<(String, String)>,
     /// Topologies to measure (ingest, exec, cold); memory always measures its own pair.
     #[arg(long, global = true, value_delimiter = ',', default_values = ["distributed", "distributed-in-gateway", "embedded"])]
     topology: Vec<Topology>,
@@ -150,6 +154,16 @@ pub struct Settings {
     paging_runs: usize,
 }
 
+/// `ABACO_NAME=value`.
+fn platform_setting(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if name.starts_with("ABACO_") => {
+            Ok((name.to_string(), value.to_string()))
+        }
+        _ => Err(format!("{text:?} is not ABACO_NAME=value")),
+    }
+}
+
 impl Options {
     fn settings(&self) -> Result<Settings> {
         let binary = self
@@ -167,6 +181,7 @@ impl Options {
                 binary,
                 redis_url: self.redis_url.clone(),
                 amqp_url: self.amqp_url.clone(),
+                settings: self.platform_setting.clone(),
             },
             messages: self.messages,
             rounds: self.rounds,

@@ -50,6 +50,8 @@ pub struct Environment {
     pub redis_url: String,
     /// RabbitMQ for the distributed backend (and the raw baseline).
     pub amqp_url: String,
+    /// Settings every component gets besides the bench's own (`ABACO_*` name, value).
+    pub settings: Vec<(String, String)>,
 }
 
 /// The distributed components, in start order.
@@ -165,6 +167,7 @@ impl Platform {
             .env("ABACO_SPAWNER_CAPACITY", "256")
             // The bench's user sets maxWorkers, which is for privileged users.
             .env("ABACO_PRIVILEGED", "[anonymous]")
+            .envs(env.settings.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
