@@ -164,6 +164,8 @@ impl Starts {
         let mut child = Command::new("docker")
             .args(["events", "--filter"])
             .arg(format!("label=org.abaco.actor={actor}"))
+            // Runs only: a worker's network holder carries no execution.
+            .args(["--filter", "label=org.abaco.execution"])
             .args(["--filter", "event=start", "--format"])
             .arg(r#"{{index .Actor.Attributes "org.abaco.execution"}} {{index .Actor.Attributes "org.abaco.worker"}} {{.TimeNano}}"#)
             .stdout(Stdio::piped())
@@ -224,6 +226,7 @@ pub fn running_containers(actor: &str) -> Vec<(String, String)> {
     let listed = Command::new("docker")
         .args(["ps", "--filter"])
         .arg(format!("label=org.abaco.actor={actor}"))
+        .args(["--filter", "label=org.abaco.execution"])
         .args(["--filter", "status=running", "--format"])
         .arg(r#"{{.Label "org.abaco.execution"}} {{.Label "org.abaco.worker"}}"#)
         .output()

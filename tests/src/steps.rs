@@ -106,6 +106,8 @@ impl ContainerStarts {
                 "--filter",
                 &format!("label=org.abaco.actor={actor}"),
             ])
+            // Runs only: a worker's network holder carries no execution.
+            .args(["--filter", "label=org.abaco.execution"])
             .args(["--filter", "event=start"])
             .args([
                 "--format",
