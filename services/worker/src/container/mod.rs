@@ -194,7 +194,8 @@ impl DockerRunner {
     }
 
     /// Waits up to `wait` for Docker's late report that a run ending with SIGKILL's exit
-    /// code was killed for memory (see [`exit_state`]); zero trusts the state read at exit.
+    /// code was killed for memory (Docker may report it after the exit); zero trusts the
+    /// state read at exit.
     pub fn with_oom_report_wait(mut self, wait: Duration) -> Self {
         self.oom_report_wait = wait;
         self
