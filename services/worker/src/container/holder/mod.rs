@@ -152,6 +152,9 @@ impl DockerRunner {
             network_mode: Some(self.sandbox.network.clone()),
             memory: Some(HOLDER_MEMORY),
             memory_swap: Some(HOLDER_MEMORY),
+            // Its one process, with no init before it whatever the engine's default: an init
+            // would be a second process, over the limit.
+            init: Some(false),
             pids_limit: Some(1),
             cap_drop: Some(vec!["ALL".into()]),
             security_opt: Some(vec!["no-new-privileges:true".into()]),
