@@ -20,7 +20,7 @@ use bollard::{
 use futures::StreamExt;
 use tokio::sync::Mutex;
 
-use super::{DockerRunner, RunError, remove_container};
+use super::{DockerRunner, RunError};
 
 /// The holder's image, made on the host from [`idle_program`]; the tag names its program's
 /// version.
@@ -62,7 +62,7 @@ impl NetworkHolder {
                 Ok(true) => return Some(id.to_string()),
                 Ok(false) => {
                     tracing::warn!(holder = id, "network holder is gone; starting another");
-                    self.runner.remove_quietly(id).await;
+                    self.runner.remove(id).await;
                 }
                 Err(error) => {
                     tracing::warn!(holder = id, %error, "network holder unreadable; run makes its own network");
@@ -90,7 +90,7 @@ impl NetworkHolder {
     /// Removes the holder, if there is one (the worker is stopping).
     pub async fn remove(&self) {
         if let Some(id) = self.current.lock().await.take() {
-            self.runner.remove_quietly(&id).await;
+            self.runner.remove(&id).await;
         }
     }
 }
@@ -104,12 +104,6 @@ impl DockerRunner {
                 status_code: 404, ..
             }) => Ok(false),
             Err(error) => Err(error.into()),
-        }
-    }
-
-    async fn remove_quietly(&self, id: &str) {
-        if let Err(error) = remove_container(&self.docker, id).await {
-            tracing::warn!(container = id, %error, "could not remove network holder");
         }
     }
 
@@ -175,7 +169,7 @@ impl DockerRunner {
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let id = self.docker.create_container(Some(options), body).await?.id;
         if let Err(error) = self.docker.start_container(&id, None).await {
-            self.remove_quietly(&id).await;
+            self.remove(&id).await;
             return Err(error.into());
         }
         Ok(id)
