@@ -248,8 +248,61 @@ impl PrivateRabbit {
     }
 }
 
+impl PrivateRabbit {
+    /// The node's queues, channels and consumers as `rabbitmqctl` lists them: where a failed
+    /// test's messages were when it gave up.
+    fn state(&self) -> String {
+        let lists: [&[&str]; 3] = [
+            &[
+                "list_queues",
+                "name",
+                "messages_ready",
+                "messages_unacknowledged",
+                "consumers",
+            ],
+            &[
+                "list_channels",
+                "pid",
+                "connection",
+                "consumer_count",
+                "messages_unacknowledged",
+                "prefetch_count",
+            ],
+            &[
+                "list_consumers",
+                "queue_name",
+                "channel_pid",
+                "consumer_tag",
+                "prefetch_count",
+            ],
+        ];
+        let mut state = String::new();
+        for list in lists {
+            let mut ctl = Command::new(rabbit_script("rabbitmqctl"));
+            self.with_env(&mut ctl);
+            let listed = ctl
+                .args(["-q", "-n", &self.node, "--timeout", "10"])
+                .args(list)
+                .stdin(Stdio::null())
+                .output();
+            state.push_str(&format!("$ rabbitmqctl {}\n", list.join(" ")));
+            match listed {
+                Ok(out) => {
+                    state.push_str(&String::from_utf8_lossy(&out.stdout));
+                    state.push_str(&String::from_utf8_lossy(&out.stderr));
+                }
+                Err(e) => state.push_str(&format!("not run: {e}\n")),
+            }
+        }
+        state
+    }
+}
+
 impl Drop for PrivateRabbit {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("the private RabbitMQ node {}:\n{}", self.node, self.state());
+        }
         self.kill_9();
     }
 }

@@ -3,7 +3,8 @@
 //! A RUNNING execution whose worker died is normally run again: the broker hands its unacked
 //! message to another worker at once. Only when that did not happen, long after, is it stuck:
 //! no live worker has it and nothing waits in the mailbox. The same holds for a SUBMITTED
-//! execution whose message is gone (the mailbox was purged). Both end ERROR with the reason,
+//! execution whose message is gone (the mailbox was purged, or a crashed broker came back
+//! without it). Both end ERROR with the reason,
 //! so that every accepted message ends visibly.
 
 use std::{collections::HashSet, pin::pin};
@@ -46,7 +47,8 @@ impl HealthChecker {
                     )
                 }
                 pb::ExecutionStatus::Submitted => {
-                    "the message left the mailbox without running (purged?)".to_string()
+                    "the message left the mailbox without running (purged, or lost by the broker)"
+                        .to_string()
                 }
                 _ => continue,
             };
