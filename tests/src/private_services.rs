@@ -249,6 +249,22 @@ impl PrivateRabbit {
 }
 
 impl PrivateRabbit {
+    /// Empties `queue` behind the platform's back, as a broker that lost its messages would.
+    pub fn purge_queue(&self, queue: &str) {
+        let mut ctl = Command::new(rabbit_script("rabbitmqctl"));
+        self.with_env(&mut ctl);
+        let out = ctl
+            .args(["-q", "-n", &self.node, "purge_queue", queue])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "rabbitmqctl purge_queue {queue}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The node's queues, channels and consumers as `rabbitmqctl` lists them: where a failed
     /// test's messages were when it gave up.
     fn state(&self) -> String {

@@ -130,15 +130,18 @@ async fn broker_restart_while_runs_outlast_it() {
 /// A node killed this way may come back without messages it had confirmed (seen about once in
 /// ten runs on a loaded machine: the mailbox empty, its accepted executions SUBMITTED). The
 /// platform's answer is the health checks' sweep, which ends such an execution ERROR with its
-/// reason once its message is `stuck_after` old: shortened here so that the sweep acts within
-/// the scenario's stall limit instead of just after it.
+/// reason once its message is `stuck_after` old: that and the sweep's period are shortened
+/// here so that the sweep acts within the scenario's stall limit instead of just after it.
 async fn broker_restart_scenario(scenario: &str, first_nap: &str) {
     let rabbit = PrivateRabbit::start();
     let platform = Platform::start_with_urls_and_settings(
         BackendKind::Distributed,
         redis_url(),
         rabbit.url(),
-        &[("ABACO_STUCK_AFTER_SECS", BROKER_STUCK_AFTER_SECS)],
+        &[
+            ("ABACO_STUCK_AFTER_SECS", BROKER_STUCK_AFTER_SECS),
+            ("ABACO_HEALTH_SWEEP_SECS", "5"),
+        ],
     )
     .await;
     let api = &platform.api;
