@@ -127,8 +127,8 @@ async fn broker_restart_while_runs_outlast_it() {
 /// A private RabbitMQ killed and booted again on the same data while the first two messages
 /// (sleeping `first_nap` seconds) run, with messages coming in meanwhile.
 ///
-/// A node killed this way may come back without messages it had confirmed (seen about once in
-/// ten runs on a loaded machine: the mailbox empty, its accepted executions SUBMITTED). The
+/// A node killed this way may come back without messages it had confirmed (seen in a few runs
+/// out of tens on a loaded machine: the mailbox empty, its accepted executions SUBMITTED). The
 /// platform's answer is the health checks' sweep, which ends such an execution ERROR with its
 /// reason once its message is `stuck_after` old: that and the sweep's period are shortened
 /// here so that the sweep acts within the scenario's stall limit instead of just after it.
