@@ -19,14 +19,26 @@ pub enum MailboxError {
     Closed,
 }
 
+/// What a publish found of the mailbox it went into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// A mailbox this process knew to exist, and that still did: nothing deleted it first.
+    Existing,
+    /// The mailbox had to be made, or made sure of, first: the first publish to it here, or
+    /// one that found it gone. It may have been deleted just before, with its actor, so a
+    /// sender that must not leave a message to a deleted actor checks the actor again.
+    Created,
+}
+
 /// The set of actor mailboxes.
 #[async_trait]
 pub trait Mailboxes: Send + Sync + std::fmt::Debug + 'static {
     /// Makes sure the actor's mailbox exists (idempotent).
     async fn create(&self, actor_id: &str) -> Result<(), MailboxError>;
 
-    /// Appends a message; returns once it is durable.
-    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError>;
+    /// Appends a message; returns once it is durable, saying whether the mailbox had to be
+    /// made for it.
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError>;
 
     /// Messages waiting, not counting those handed out and not yet acked.
     async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError>;

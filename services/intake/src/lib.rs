@@ -10,7 +10,7 @@ use abaco::{
     AbacoError, Result, execution_index,
     fleet::Fleet,
     ids,
-    mailbox::Mailboxes,
+    mailbox::{Mailboxes, Published},
     pb,
     records::{Records, child_key},
     store::Table,
@@ -115,11 +115,15 @@ impl Intake {
             self.take_back(&execution).await;
             return Err(AbacoError::not_found("actor", &actor.id));
         }
-        if let Err(error) = self.publish(incoming, &execution.id, received).await {
-            self.take_back(&execution).await;
-            return Err(error);
-        }
-        if !self.still_there(&actor.id).await {
+        let published = match self.publish(incoming, &execution.id, received).await {
+            Ok(published) => published,
+            Err(error) => {
+                self.take_back(&execution).await;
+                return Err(error);
+            }
+        };
+        // Only a mailbox made for this publish can be one its actor's deletion removed.
+        if published == Published::Created && !self.still_there(&actor.id).await {
             // Deleted while this message went in: the publish may have brought its mailbox
             // back, and the record may have outlived the purge. Neither may stay.
             if let Err(error) = self.mailboxes.delete(&actor.id).await {
@@ -198,7 +202,7 @@ impl Intake {
         incoming: Incoming,
         execution_id: &str,
         received: String,
-    ) -> Result<()> {
+    ) -> Result<Published> {
         let message = pb::MailboxMessage {
             execution_id: execution_id.to_owned(),
             actor_id: incoming.actor_id,

@@ -13,7 +13,7 @@ use std::{
 use abaco::{
     AbacoError,
     fleet::NoFleet,
-    mailbox::{Consumer, MailboxError, Mailboxes},
+    mailbox::{Consumer, MailboxError, Mailboxes, Published},
     pb,
     records::Records,
     store::Table,
@@ -38,7 +38,7 @@ impl Mailboxes for DeletedMidSend {
         self.inner.create(actor_id).await
     }
 
-    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError> {
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError> {
         let armed = std::mem::take(&mut *self.armed.lock().unwrap());
         if armed {
             // The registration service's deletion, in its order: mark, mailbox, records.

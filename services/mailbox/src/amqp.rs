@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use abaco::mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes};
+use abaco::mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes, Published};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -377,7 +377,10 @@ impl Mailboxes for AmqpMailboxes {
             .await
     }
 
-    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError> {
+    /// Always [`Published::Created`]: whether the queue is the one this process knew cannot
+    /// be told from here, since another process may have deleted it and made it again since
+    /// (a worker starting for an actor being deleted declares its queue when it subscribes).
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError> {
         let s = &self.shared;
         let queue = s.queue(actor_id);
         // Two rounds: the second one runs only when the queue vanished behind our cache
@@ -405,7 +408,7 @@ impl Mailboxes for AmqpMailboxes {
             };
             let confirm = s.round_trip("publish", publish).await?;
             match confirm {
-                Confirmation::Ack(None) => return Ok(()),
+                Confirmation::Ack(None) => return Ok(Published::Created),
                 Confirmation::Ack(Some(_)) => {
                     s.declared().remove(&queue);
                 }

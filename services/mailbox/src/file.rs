@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use abaco::mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes};
+use abaco::mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes, Published};
 use abaco_store::GroupCommit;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -66,6 +66,8 @@ struct State {
     /// Consumer -> how many it holds, for the prefetch bound.
     held: HashMap<u64, usize>,
     closed: bool,
+    /// A publish went into this box since it was made (a deletion removes the box).
+    published: bool,
 }
 
 impl Mailbox {
@@ -211,7 +213,7 @@ impl Mailboxes for FileMailboxes {
         Ok(())
     }
 
-    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError> {
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError> {
         let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
         let actor = actor_id.to_owned();
         self.inner
@@ -221,10 +223,20 @@ impl Mailboxes for FileMailboxes {
                 Ok(())
             })
             .await?;
+        // Looked up after the write: a deletion removes the box before its rows, so a row
+        // written after a deletion lands in a box made since (here, or by a consumer), which
+        // no publish went into yet.
         let mb = self.inner.mailbox(actor_id);
-        mb.lock().waiting.insert(seq);
+        let mut st = mb.lock();
+        let published = if std::mem::replace(&mut st.published, true) {
+            Published::Existing
+        } else {
+            Published::Created
+        };
+        st.waiting.insert(seq);
+        drop(st);
         mb.changed.notify_waiters();
-        Ok(())
+        Ok(published)
     }
 
     async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError> {

@@ -51,7 +51,7 @@ async fn survives_broker_restart() {
         let started = Instant::now();
         loop {
             match mb.publish("r", Bytes::from_static(b"after")).await {
-                Ok(()) => break,
+                Ok(_) => break,
                 Err(e) if started.elapsed() < Duration::from_secs(30) => {
                     eprintln!("broker not back yet: {e}");
                     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use abaco::mailbox::{Consumer, Delivery, Mailboxes};
+use abaco::mailbox::{Consumer, Delivery, Mailboxes, Published};
 use abaco_mailbox::{AmqpMailboxes, FileMailboxes};
 use bytes::Bytes;
 use tokio::time::timeout;
@@ -276,6 +276,29 @@ async fn delete_ends_consumers(mb: Arc<dyn Mailboxes>) {
     assert!(!d.redelivered);
 }
 
+// What lets a sender skip checking its actor again: a publish into a mailbox that a deletion
+// removed, or that a consumer made again after one, never passes for the mailbox known before.
+conformance!(
+    a_publish_after_a_deletion_says_the_mailbox_was_made,
+    ["remade"]
+);
+async fn a_publish_after_a_deletion_says_the_mailbox_was_made(mb: Arc<dyn Mailboxes>) {
+    mb.create("remade").await.unwrap();
+    mb.publish("remade", msg(1)).await.unwrap();
+    mb.delete("remade").await.unwrap();
+    assert_eq!(
+        mb.publish("remade", msg(2)).await.unwrap(),
+        Published::Created
+    );
+    mb.delete("remade").await.unwrap();
+    // Made again by a consumer first, as a worker starting for a deleted actor would.
+    let _consumer = mb.consume("remade", 1).await.unwrap();
+    assert_eq!(
+        mb.publish("remade", msg(3)).await.unwrap(),
+        Published::Created
+    );
+}
+
 conformance!(mailboxes_are_separate, ["one", "two"]);
 async fn mailboxes_are_separate(mb: Arc<dyn Mailboxes>) {
     mb.publish("one", msg(1)).await.unwrap();
@@ -287,4 +310,34 @@ async fn mailboxes_are_separate(mb: Arc<dyn Mailboxes>) {
     d.ack().await.unwrap();
     nothing_more(&mut c).await;
     assert_eq!(mb.purge("one").await.unwrap(), 1);
+}
+
+/// The file mailboxes know their own: the first publish into a mailbox is `Created`, the
+/// next ones `Existing`, and after a restart (nothing known yet) the first is `Created` again.
+#[tokio::test]
+async fn the_file_mailboxes_tell_a_known_mailbox_from_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mailboxes.redb");
+    {
+        let mb = FileMailboxes::open(&path).await.unwrap();
+        mb.create("known").await.unwrap();
+        assert_eq!(
+            mb.publish("known", msg(1)).await.unwrap(),
+            Published::Created
+        );
+        assert_eq!(
+            mb.publish("known", msg(2)).await.unwrap(),
+            Published::Existing
+        );
+    }
+    let mb = FileMailboxes::open(&path).await.unwrap();
+    assert_eq!(mb.depth("known").await.unwrap(), 2);
+    assert_eq!(
+        mb.publish("known", msg(3)).await.unwrap(),
+        Published::Created
+    );
+    assert_eq!(
+        mb.publish("known", msg(4)).await.unwrap(),
+        Published::Existing
+    );
 }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use abaco::{
-    mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes},
+    mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes, Published},
     store::{Expect, Page, Store, StoreError, Table, Versioned},
 };
 use async_trait::async_trait;
@@ -257,14 +257,19 @@ impl Mailboxes for MemMailboxes {
         Ok(())
     }
 
-    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<(), MailboxError> {
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError> {
         let mut queues = self.shared.queues.lock().unwrap();
+        let published = if queues.contains_key(actor_id) {
+            Published::Existing
+        } else {
+            Published::Created
+        };
         queues
             .entry(actor_id.to_string())
             .or_default()
             .ready
             .push_back((message, false));
-        Ok(())
+        Ok(published)
     }
 
     async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError> {
