@@ -151,6 +151,14 @@ impl PrivateRabbit {
         &self.node
     }
 
+    /// `rabbitmqctl` aimed at this node, quiet, with no input.
+    fn rabbitmqctl(&self) -> Command {
+        let mut ctl = Command::new(rabbit_script("rabbitmqctl"));
+        self.with_env(&mut ctl);
+        ctl.args(["-q", "-n", &self.node]).stdin(Stdio::null());
+        ctl
+    }
+
     fn with_env(&self, command: &mut Command) {
         let dir = self.dir.path();
         command
@@ -190,11 +198,9 @@ impl PrivateRabbit {
     fn await_startup(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            let mut ctl = Command::new(rabbit_script("rabbitmqctl"));
-            self.with_env(&mut ctl);
-            let booted = ctl
-                .args(["-q", "-n", &self.node, "await_startup", "--timeout", "30"])
-                .stdin(Stdio::null())
+            let booted = self
+                .rabbitmqctl()
+                .args(["await_startup", "--timeout", "30"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
@@ -246,16 +252,12 @@ impl PrivateRabbit {
         self.kill_9();
         self.spawn();
     }
-}
 
-impl PrivateRabbit {
     /// Empties `queue` behind the platform's back, as a broker that lost its messages would.
     pub fn purge_queue(&self, queue: &str) {
-        let mut ctl = Command::new(rabbit_script("rabbitmqctl"));
-        self.with_env(&mut ctl);
-        let out = ctl
-            .args(["-q", "-n", &self.node, "purge_queue", queue])
-            .stdin(Stdio::null())
+        let out = self
+            .rabbitmqctl()
+            .args(["purge_queue", queue])
             .output()
             .unwrap();
         assert!(
@@ -294,12 +296,10 @@ impl PrivateRabbit {
         ];
         let mut state = String::new();
         for list in lists {
-            let mut ctl = Command::new(rabbit_script("rabbitmqctl"));
-            self.with_env(&mut ctl);
-            let listed = ctl
-                .args(["-q", "-n", &self.node, "--timeout", "10"])
+            let listed = self
+                .rabbitmqctl()
+                .args(["--timeout", "10"])
                 .args(list)
-                .stdin(Stdio::null())
                 .output();
             state.push_str(&format!("$ rabbitmqctl {}\n", list.join(" ")));
             match listed {
