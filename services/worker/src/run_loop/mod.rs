@@ -400,7 +400,18 @@ async fn execute(
             spec.name.as_deref().unwrap_or_default(),
         )
         .await;
-        let outcome = ctx.runner.run(spec, cancel.clone()).await;
+        let mut outcome = ctx.runner.run(spec, cancel.clone()).await;
+        if ctx.holder.is_some()
+            && outcome
+                .as_ref()
+                .is_err_and(|error| error.missed_network_holder())
+        {
+            // Its holder stopped between the check and the start, so it never ran: once
+            // more, with the holder replaced (the spec's check finds it gone).
+            tracing::warn!(execution = %execution.id, "network holder stopped before the run started; starting the run again");
+            let spec = run_spec(ctx, &actor, &message).await;
+            outcome = ctx.runner.run(spec, cancel.clone()).await;
+        }
         let why = retry::reason(&actor, &outcome, tried_before);
         let Some(why) = why.filter(|_| !cancel.is_cancelled() && !ctx.handle.is_stopping()) else {
             break outcome;

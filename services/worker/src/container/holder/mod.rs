@@ -95,6 +95,21 @@ impl NetworkHolder {
     }
 }
 
+impl RunError {
+    /// Whether the run could not start because its network holder had stopped (after the
+    /// holder's alive check): a run that never started, so it may be started again in a
+    /// fresh holder.
+    pub fn missed_network_holder(&self) -> bool {
+        matches!(
+            self,
+            RunError::Docker(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message,
+            }) if message.contains("cannot join network of a non running container")
+        )
+    }
+}
+
 impl DockerRunner {
     /// Whether container `id` exists and runs.
     async fn is_running(&self, id: &str) -> Result<bool, RunError> {
@@ -185,4 +200,36 @@ fn one_file_tar(name: &str, content: &[u8]) -> Result<Vec<u8>, RunError> {
     let mut archive = tar::Builder::new(Vec::new());
     archive.append_data(&mut header, name, content)?;
     Ok(archive.into_inner()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::errors::Error as DockerError;
+
+    use super::RunError;
+
+    fn refused(status_code: u16, message: &str) -> RunError {
+        RunError::Docker(DockerError::DockerResponseServerError {
+            status_code,
+            message: message.into(),
+        })
+    }
+
+    #[test]
+    fn only_a_start_refused_for_a_stopped_holder_counts_as_missing_it() {
+        assert!(
+            refused(
+                409,
+                "cannot join network of a non running container: adcbee72a0e7"
+            )
+            .missed_network_holder()
+        );
+        assert!(
+            !refused(409, "Conflict. The container name is already in use").missed_network_holder()
+        );
+        assert!(
+            !refused(500, "cannot join network of a non running container").missed_network_holder()
+        );
+        assert!(!RunError::Io(std::io::Error::other("disk full")).missed_network_holder());
+    }
 }
