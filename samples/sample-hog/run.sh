@@ -8,7 +8,8 @@ case "$MSG" in
     status=$?
     # Stay a moment after the kill: containerd (cgroup v1) misses an OOM kill in a container
     # that is already gone when it looks, and then nobody can tell (README: "Out of memory").
-    sleep 0.2
+    # 0.2 s was not always enough on a loaded 2-core machine.
+    sleep 1
     exit $status
     ;;
   fork)
