@@ -11,7 +11,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-all=(echo sleep result exit binary inspect hog)
+all=(echo sleep result exit binary inspect hog hot)
 force=0
 names=()
 for arg in "$@"; do

@@ -160,6 +160,14 @@ pub fn holders_of(namespace: &str) -> Vec<String> {
     ])
 }
 
+/// Ids of the hot containers of a platform's workers.
+pub fn hot_containers_of(namespace: &str) -> Vec<String> {
+    docker_ps(&[
+        format!("label=org.abaco.namespace={namespace}"),
+        "label=org.abaco.role=hot".to_string(),
+    ])
+}
+
 fn docker_ps(filters: &[String]) -> Vec<String> {
     let mut command = std::process::Command::new("docker");
     command.args(["ps", "-aq", "--no-trunc"]);

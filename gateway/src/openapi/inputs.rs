@@ -48,6 +48,8 @@ pub(crate) struct ActorBody {
     /// Nano-CPUs; -1 for no limit. Administrators and privileged users only.
     max_cpus: Option<i64>,
     max_run_time: Option<u32>,
+    /// Free-form labels; `hot` makes a hot actor: one container per worker takes message
+    /// after message (README "Hot actors").
     hints: Option<Vec<String>>,
     /// An actor (id or alias) to send this one's events to.
     link: Option<String>,

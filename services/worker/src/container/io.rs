@@ -104,6 +104,59 @@ pub struct Collected {
     pub dropped_bytes: usize,
 }
 
+/// Keeps datagrams up to a cap of bytes in total, counting what it drops.
+#[derive(Debug)]
+pub struct ResultsKeeper {
+    cap: usize,
+    kept: usize,
+    collected: Collected,
+    buf: Vec<u8>,
+}
+
+impl ResultsKeeper {
+    /// Keeps at most `cap` bytes.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            kept: 0,
+            collected: Collected::default(),
+            buf: vec![0u8; MAX_DATAGRAM],
+        }
+    }
+
+    fn keep(&mut self, len: usize) {
+        let datagram = &self.buf[..len];
+        if self.kept.saturating_add(len) <= self.cap {
+            self.kept += len;
+            self.collected
+                .datagrams
+                .push(Bytes::copy_from_slice(datagram));
+        } else {
+            self.collected.dropped_bytes = self.collected.dropped_bytes.saturating_add(len);
+        }
+    }
+
+    /// Takes the next datagram from `socket` (cancel-safe: a datagram is either kept or
+    /// still queued).
+    pub async fn receive(&mut self, socket: &UnixDatagram) -> std::io::Result<()> {
+        let len = socket.recv(&mut self.buf).await?;
+        self.keep(len);
+        Ok(())
+    }
+
+    /// Takes what is already queued on `socket`.
+    pub fn drain(&mut self, socket: &UnixDatagram) {
+        while let Ok(len) = socket.try_recv(&mut self.buf) {
+            self.keep(len);
+        }
+    }
+
+    /// What was kept and dropped.
+    pub fn finish(self) -> Collected {
+        self.collected
+    }
+}
+
 /// Reads datagrams until `done`, then drains what is already queued (a container that sends
 /// and exits at once must not lose its last results), keeping at most `cap` bytes in total.
 pub async fn collect_results(
@@ -111,33 +164,18 @@ pub async fn collect_results(
     cap: usize,
     done: CancellationToken,
 ) -> Collected {
-    let mut collected = Collected::default();
-    let mut kept = 0usize;
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut keep = |collected: &mut Collected, datagram: &[u8]| {
-        if kept.saturating_add(datagram.len()) <= cap {
-            kept += datagram.len();
-            collected.datagrams.push(Bytes::copy_from_slice(datagram));
-        } else {
-            collected.dropped_bytes = collected.dropped_bytes.saturating_add(datagram.len());
-        }
-    };
+    let mut keeper = ResultsKeeper::new(cap);
     loop {
         tokio::select! {
-            received = socket.recv(&mut buf) => match received {
-                Ok(n) => keep(&mut collected, &buf[..n]),
-                Err(error) => {
-                    tracing::warn!(%error, "results socket failed");
-                    return collected;
-                }
+            received = keeper.receive(&socket) => if let Err(error) = received {
+                tracing::warn!(%error, "results socket failed");
+                return keeper.finish();
             },
             () = done.cancelled() => break,
         }
     }
-    while let Ok(n) = socket.try_recv(&mut buf) {
-        keep(&mut collected, &buf[..n]);
-    }
-    collected
+    keeper.drain(&socket);
+    keeper.finish()
 }
 
 /// Writes `data` into the FIFO once the container opens it for reading. Polling a

@@ -6,6 +6,7 @@
 mod exit_state;
 mod follow;
 mod holder;
+mod hot;
 mod io;
 mod logs;
 mod orphans;
@@ -32,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span};
 
 pub use holder::{HOLDER_IMAGE, LABEL_ROLE, NetworkHolder};
+pub use hot::{DONE_KEY, HOT_ENV, Handed, HotContainer, HotMessage};
 pub use io::{BINARY_FIFO, RESULTS_SOCKET};
 pub use pull::{AuthFileError, PullError, RegistryAuth, registry_of};
 pub use sandbox::{DOCKER_SOCKET, Sandbox};
@@ -134,6 +136,8 @@ pub struct RunOutcome {
     pub oom_killed: bool,
     /// Docker's final `State` of the container, as JSON text (abaco's `finalState`).
     pub final_state: String,
+    /// Set when the run failed in a way that ends its execution ERROR: why.
+    pub error: Option<String>,
 }
 
 /// Why a run could not be carried out.
@@ -264,13 +268,23 @@ impl DockerRunner {
             .name
             .as_deref()
             .map(|name| CreateContainerOptionsBuilder::default().name(name).build());
+        self.create_body(&spec.image, options, body).await
+    }
+
+    /// Creates a container of `image` from `body`; the new container's id.
+    async fn create_body(
+        &self,
+        image: &str,
+        options: Option<bollard::query_parameters::CreateContainerOptions>,
+        body: ContainerCreateBody,
+    ) -> Result<String, RunError> {
         match self.docker.create_container(options, body).await {
             Ok(created) => Ok(created.id),
             Err(DockerError::DockerResponseServerError {
                 status_code: 404,
                 message,
             }) => Err(RunError::ImageNotFound {
-                image: spec.image.clone(),
+                image: image.to_string(),
                 message,
             }),
             Err(error) => Err(error.into()),
@@ -369,6 +383,7 @@ impl DockerRunner {
             ended_by,
             oom_killed,
             final_state,
+            error: None,
         })
     }
 

@@ -44,23 +44,7 @@ pub(super) async fn record(
         &actor.id,
         &execution.id,
         |record| match &outcome {
-            Ok(run) if run.oom_killed => {
-                record.set_status(ExecutionStatus::Error);
-                record.start_time = time::format(run.start_time);
-                record.finish_time = time::format(run.finish_time);
-                record.runtime = run.runtime_ms;
-                record.exit_code = run.exit_code;
-                record.container_id = run.container_id.clone();
-                record.final_state.clone_from(&run.final_state);
-                record.status_message = format!(
-                    "ran out of memory: the kernel killed the run at its memory limit{}",
-                    mem_limit(ctx, actor)
-                        .map(|bytes| format!(" of {bytes} bytes"))
-                        .unwrap_or_default()
-                );
-            }
             Ok(run) => {
-                record.set_status(ExecutionStatus::Complete);
                 record.start_time = time::format(run.start_time);
                 record.finish_time = time::format(run.finish_time);
                 record.runtime = run.runtime_ms;
@@ -69,11 +53,29 @@ pub(super) async fn record(
                 record.exit_code = run.exit_code;
                 record.container_id = run.container_id.clone();
                 record.final_state.clone_from(&run.final_state);
-                record.status_message = match run.ended_by {
-                    EndedBy::Exited => String::new(),
-                    EndedBy::ForceQuit => "force-quit on request".into(),
-                    EndedBy::TimedOut => "timed out: killed at the actor's maximum run time".into(),
+                let failure = if run.oom_killed {
+                    Some(format!(
+                        "ran out of memory: the kernel killed the run at its memory limit{}",
+                        mem_limit(ctx, actor)
+                            .map(|bytes| format!(" of {bytes} bytes"))
+                            .unwrap_or_default()
+                    ))
+                } else {
+                    run.error.clone()
                 };
+                if let Some(why) = failure {
+                    record.set_status(ExecutionStatus::Error);
+                    record.status_message = why;
+                } else {
+                    record.set_status(ExecutionStatus::Complete);
+                    record.status_message = match run.ended_by {
+                        EndedBy::Exited => String::new(),
+                        EndedBy::ForceQuit => "force-quit on request".into(),
+                        EndedBy::TimedOut => {
+                            "timed out: killed at the actor's maximum run time".into()
+                        }
+                    };
+                }
             }
             Err(error) => {
                 record.set_status(ExecutionStatus::Error);

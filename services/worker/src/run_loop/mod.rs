@@ -16,6 +16,7 @@
 mod announce;
 mod env;
 mod finish;
+mod hot;
 mod mounts;
 mod records;
 mod retry;
@@ -40,11 +41,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{
-    container::{DockerRunner, NetworkHolder},
+    container::{DockerRunner, HotContainer, NetworkHolder, RunError, RunOutcome, RunSpec},
     handle::WorkerHandle,
 };
 
 pub use env::{BINARY, RunContext, build as build_env};
+pub use hot::HOT_HINT;
 pub use mounts::{MountError, TenantMounts};
 
 /// How often a copy whose execution a live worker runs looks again.
@@ -133,6 +135,8 @@ pub struct WorkerContext {
     handle: WorkerHandle,
     events: Emitter,
     holder: Option<NetworkHolder>,
+    /// The running container of a hot actor.
+    hot: tokio::sync::Mutex<Option<HotContainer>>,
 }
 
 impl WorkerContext {
@@ -160,6 +164,7 @@ impl WorkerContext {
             settings,
             handle,
             holder,
+            hot: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -211,6 +216,7 @@ pub async fn run_worker(
     )
     .await;
     let result = consume(&ctx, &shutdown).await;
+    hot::stop(&ctx).await;
     if let Some(holder) = &ctx.holder {
         holder.remove().await;
     }
@@ -400,7 +406,7 @@ async fn execute(
             spec.name.as_deref().unwrap_or_default(),
         )
         .await;
-        let mut outcome = ctx.runner.run(spec, cancel.clone()).await;
+        let mut outcome = run_one(ctx, &actor, &execution.id, spec, cancel.clone()).await;
         if ctx.holder.is_some()
             && outcome
                 .as_ref()
@@ -410,7 +416,7 @@ async fn execute(
             // more, with the holder replaced (the spec's check finds it gone).
             tracing::warn!(execution = %execution.id, "network holder stopped before the run started; starting the run again");
             let spec = run_spec(ctx, &actor, &message).await;
-            outcome = ctx.runner.run(spec, cancel.clone()).await;
+            outcome = run_one(ctx, &actor, &execution.id, spec, cancel.clone()).await;
         }
         let why = retry::reason(&actor, &outcome, tried_before);
         let Some(why) = why.filter(|_| !cancel.is_cancelled() && !ctx.handle.is_stopping()) else {
@@ -469,6 +475,21 @@ async fn execute(
     }
     settle(delivery.ack().await);
     Ok(Flow::Continue)
+}
+
+/// One try of a message: in the actor's hot container, or in a fresh one.
+async fn run_one(
+    ctx: &WorkerContext,
+    actor: &pb::Actor,
+    execution_id: &str,
+    spec: RunSpec,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<RunOutcome, RunError> {
+    if hot::wanted(actor) {
+        hot::run(ctx, actor, execution_id, spec, cancel).await
+    } else {
+        ctx.runner.run(spec, cancel).await
+    }
 }
 
 /// Hands a message back after a store failure and pauses.

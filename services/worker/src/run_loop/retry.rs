@@ -96,6 +96,7 @@ mod tests {
             ended_by,
             oom_killed: false,
             final_state: String::new(),
+            error: None,
         }
     }
 

@@ -86,9 +86,10 @@ pub(super) async fn run_spec(
                 )
             }))
             .collect(),
+        // A hot container lives long and pays for a namespace of its own once.
         network_of: match &ctx.holder {
-            Some(holder) => holder.ensure().await,
-            None => None,
+            Some(holder) if !super::hot::wanted(actor) => holder.ensure().await,
+            _ => None,
         },
     }
 }
