@@ -142,7 +142,7 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
 /// Where one execution's time went, from its record's times (milliseconds) and the moment
 /// COMPLETE was seen.
 #[derive(Debug, Clone, Copy, Default)]
-struct Phases {
+pub(crate) struct Phases {
     /// Message received to the container's start (Docker's `StartedAt`).
     to_start: Duration,
     /// The container's own run (`StartedAt` to `FinishedAt`).
@@ -179,7 +179,7 @@ impl Phases {
 
 /// Sends one message and waits until its execution is COMPLETE; the time from the answer
 /// (message accepted) to COMPLETE being visible, and where it went.
-async fn run_once(api: &Api, actor: &str) -> Result<(Duration, Phases)> {
+pub(crate) async fn run_once(api: &Api, actor: &str) -> Result<(Duration, Phases)> {
     let execution = api.send(actor, "{\"bench\": true}").await?;
     let accepted = Instant::now();
     let status = api

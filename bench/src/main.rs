@@ -12,6 +12,7 @@ mod api;
 mod baseline;
 mod cold;
 mod exec;
+mod hot;
 mod ingest;
 mod load;
 mod memory;
@@ -46,6 +47,8 @@ enum Command {
     Ingest,
     /// Message accepted to COMPLETE, and executions/s with N workers.
     Exec,
+    /// Message accepted to COMPLETE on a hot actor (one running container).
+    Hot,
     /// Registration to READY; first message to a worker-less actor to RUNNING.
     Cold,
     /// Resident memory of an idle worker and of `abaco up` with many actors.
@@ -104,6 +107,9 @@ struct Options {
     /// Sequential runs for execution latency (each alternated with a raw cycle).
     #[arg(long, global = true, default_value_t = 20)]
     exec_runs: usize,
+    /// Sequential messages to the hot actor (a fresh run and a raw cycle every tenth).
+    #[arg(long, global = true, default_value_t = 200)]
+    hot_runs: usize,
     /// Workers (and concurrent raw cycles) for execution throughput.
     #[arg(long, global = true, default_value_t = 2)]
     workers: usize,
@@ -144,6 +150,7 @@ pub struct Settings {
     rate: f64,
     rate_secs: f64,
     exec_runs: usize,
+    hot_runs: usize,
     workers: usize,
     exec_messages: usize,
     cold_runs: usize,
@@ -190,6 +197,7 @@ impl Options {
             rate: self.rate,
             rate_secs: self.rate_secs,
             exec_runs: self.exec_runs,
+            hot_runs: self.hot_runs,
             workers: self.workers.max(1),
             exec_messages: self.exec_messages,
             cold_runs: self.cold_runs,
@@ -243,6 +251,10 @@ async fn measure(command: Command, settings: &Settings, topologies: &[Topology])
         if wants(Command::Exec) {
             let result = exec::run(settings, *topology).await;
             record(format!("exec {}", topology.name()), result);
+        }
+        if wants(Command::Hot) {
+            let result = hot::run(settings, *topology).await;
+            record(format!("hot {}", topology.name()), result);
         }
         if wants(Command::Cold) {
             let result = cold::run(settings, *topology).await;
