@@ -217,6 +217,20 @@ impl HotContainer {
             protocol::request_line(&message.execution_id, &message.env, message.binary.as_ref());
         let mut log = CappedLog::new(message.log_cap);
         let mut results = ResultsKeeper::new(message.results_cap);
+        // Output since the last message's done line counts as this message's; a done line
+        // with no message to end is the program's mistake and must not end this one.
+        while let Ok(output) = self.output.try_recv() {
+            match output {
+                Output::Log(bytes) => {
+                    log.push(&bytes);
+                }
+                Output::Done(code) => tracing::warn!(
+                    container = %self.id,
+                    code,
+                    "hot container wrote a done line with no message in hand; ignored"
+                ),
+            }
+        }
         let written = async {
             self.input.write_all(&line).await?;
             self.input.flush().await
