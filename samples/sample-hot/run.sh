@@ -8,6 +8,7 @@
 #   MSG=fail   finishes with exit code 5
 #   MSG=slow   takes three seconds, then goes on as any other message
 #   otherwise  prints the message and sends "hot: MSG" to the results socket
+# A binary message prints its size and its first and last eight bytes in hex.
 if [ "$_abaco_hot" != 1 ]; then
   echo "sample-hot runs as a hot actor: register it with hints [\"hot\"]"
   exit 2
@@ -19,6 +20,18 @@ while IFS= read -r request; do
   msg=${msg%%\"*}
   execution=${request#*\"execution_id\":\"}
   execution=${execution%%\"*}
+  case "$request" in
+    *'"binary":"'*)
+      data=${request#*\"binary\":\"}
+      data=${data%%\"*}
+      size=$(printf '%s' "$data" | base64 -d | wc -c)
+      first=$(printf '%s' "$data" | base64 -d | head -c 8 | od -An -tx1 | tr -d ' \n')
+      last=$(printf '%s' "$data" | base64 -d | tail -c 8 | od -An -tx1 | tr -d ' \n')
+      echo "binary: $size bytes, first $first, last $last"
+      echo '{"_abaco_done": 0}'
+      continue
+      ;;
+  esac
   case "$msg" in
     crash)
       echo "crashing on purpose"

@@ -104,6 +104,16 @@ async fn one_container_serves_message_after_message_and_keeps_each_executions_ou
     assert!(failed.results.is_empty(), "{:?}", failed.results);
     let fourth = run(api, &actor, "four").await;
     fourth.assert_served(4, "four", "v1");
+    // Binary messages reach the container whole (base64 in the protocol line).
+    let payload: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    let binary = send(api, &actor, "", "application/octet-stream", payload).await;
+    let binary = Ran::of(api, &actor, binary).await;
+    binary.assert_complete(0);
+    assert_eq!(
+        binary.logs,
+        "binary: 10000 bytes, first 0001020304050607, last 08090a0b0c0d0e0f\n"
+    );
+    run(api, &actor, "six").await.assert_served(6, "six", "v1");
     // Another actor's messages go to a container of its own.
     let other = register(
         api,
