@@ -140,6 +140,14 @@ pub struct Settings {
     pub redis_url: String,
     /// RabbitMQ, for the distributed backend.
     pub amqp_url: String,
+    /// Seconds one broker round trip (a declare, a publish and its confirm, ...) may take
+    /// before the link counts as broken.
+    pub amqp_round_trip_timeout_secs: u64,
+    /// Seconds one connection attempt to the broker may take (at most the round trip's).
+    pub amqp_connect_timeout_secs: u64,
+    /// Seconds a worker whose mailbox channel broke keeps trying to subscribe again before
+    /// it stops with the error (and the health checks start another).
+    pub amqp_resubscribe_secs: u64,
     /// Prefix of every Redis key and RabbitMQ queue name, so several platforms (or test runs)
     /// can share one Redis and one broker.
     pub namespace: String,
@@ -288,6 +296,16 @@ pub struct Settings {
     /// Milliseconds a run that ended with SIGKILL's exit code (137) waits for Docker's late
     /// report that the kernel killed it for memory; 0 trusts the state read at its exit.
     pub oom_report_wait_ms: u64,
+    /// Seconds a run (or hot container) killed for a force-quit or its time limit may take
+    /// to be reported stopped before the worker goes on without that report.
+    pub run_kill_grace_secs: u64,
+    /// Milliseconds between looks at an execution another live worker is running, when
+    /// its message was delivered again (the copy is acked once the owner records the end).
+    pub worker_owner_poll_ms: u64,
+    /// Seconds a labelled container must have existed before the health checks may take it
+    /// for an orphan (covers a worker registered between the checks' two reads, and clock
+    /// skew with the Docker host).
+    pub orphan_min_age_secs: u64,
     /// `uid[:gid]` runs use unless the actor has `useContainerUid`; none keeps the image's.
     pub run_user: Option<String>,
     /// Host directories mounted into every run of the default tenant's actors.
@@ -331,6 +349,9 @@ impl Default for Settings {
             backend: Backend::Embedded,
             redis_url: "redis://127.0.0.1:6379".into(),
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            amqp_round_trip_timeout_secs: 15,
+            amqp_connect_timeout_secs: 10,
+            amqp_resubscribe_secs: 60,
             namespace: "abaco".into(),
             auth: AuthMode::Header,
             default_tenant: "default".into(),
@@ -395,6 +416,9 @@ impl Default for Settings {
             run_init: true,
             run_network_holder: true,
             oom_report_wait_ms: 1000,
+            run_kill_grace_secs: 10,
+            worker_owner_poll_ms: 500,
+            orphan_min_age_secs: 10,
             run_user: None,
             mounts: Vec::new(),
             registry_auth_file: None,

@@ -195,7 +195,8 @@ impl Backends {
         let runner = runner
             .with_sandbox(sandbox(settings))
             .with_registries(registries)
-            .with_oom_report_wait(Duration::from_millis(settings.oom_report_wait_ms));
+            .with_oom_report_wait(Duration::from_millis(settings.oom_report_wait_ms))
+            .with_kill_grace(Duration::from_secs(settings.run_kill_grace_secs));
         Ok(WorkerHost {
             records: self.records.clone(),
             mailboxes: self.mailboxes.clone(),
@@ -214,6 +215,7 @@ impl Backends {
                 mounts: tenant_mounts(settings)?,
                 configs_key: configs_key(settings),
                 liveness_timeout: Duration::from_secs(settings.worker_timeout_secs),
+                owner_poll: Duration::from_millis(settings.worker_owner_poll_ms.max(1)),
                 retry_backoff: Duration::from_millis(settings.retry_backoff_ms),
                 retry_backoff_max: Duration::from_secs(settings.retry_backoff_max_secs),
                 network_holder: settings.run_network_holder,
@@ -247,6 +249,7 @@ impl Backends {
                 stuck_after: Duration::from_secs(settings.stuck_after_secs),
                 retention: (settings.execution_retention_secs > 0)
                     .then(|| Duration::from_secs(settings.execution_retention_secs)),
+                orphan_min_age: Duration::from_secs(settings.orphan_min_age_secs),
                 ..HealthSettings::default()
             },
         )

@@ -46,6 +46,9 @@ pub struct HealthSettings {
     pub stuck_after: Duration,
     /// How long a finished execution is kept after it ended; `None`: until its actor goes.
     pub retention: Option<Duration>,
+    /// A labelled container younger than this is never taken for an orphan (see
+    /// `orphans.rs`).
+    pub orphan_min_age: Duration,
 }
 
 impl Default for HealthSettings {
@@ -60,6 +63,7 @@ impl Default for HealthSettings {
             sweep_batch: 500,
             stuck_after: Duration::from_secs(120),
             retention: None,
+            orphan_min_age: Duration::from_secs(10),
         }
     }
 }

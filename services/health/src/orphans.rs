@@ -1,24 +1,20 @@
 //! Containers that carry our labels but whose worker is gone.
 
-use std::{
-    collections::{HashMap, HashSet},
-    time::Duration,
-};
+use std::collections::{HashMap, HashSet};
 
 use abaco::pb;
 use abaco_worker::container::{LABEL_INSTANCE, LABEL_NAMESPACE, LABEL_WORKER};
 
 use crate::HealthChecker;
 
-/// Containers younger than this are never orphans yet. The live workers are read before the
-/// containers are listed, so a worker registered in between (with its first container
-/// started) would look dead; any container created before the read is older than this by
-/// the time a later pass lists it, and is judged then. Covers clock skew between this host
-/// and the Docker host's, which stamps `created`.
-const ORPHAN_MIN_AGE: Duration = Duration::from_secs(10);
-
 impl HealthChecker {
     /// Removes this platform's containers whose worker is not among `live_workers`.
+    ///
+    /// Containers younger than `orphan_min_age` are left for a later pass: the live workers
+    /// are read before the containers are listed, so a worker registered in between (with
+    /// its first container started) would look dead; any container created before the read
+    /// is older than that by the time a later pass lists it. The age also covers clock skew
+    /// between this host and the Docker host, which stamps `created`.
     pub(crate) async fn remove_orphans(&self, live_workers: &[pb::Worker]) -> usize {
         let Some(docker) = &self.docker else {
             return 0;
@@ -33,7 +29,10 @@ impl HealthChecker {
                 .get(LABEL_WORKER)
                 .is_some_and(|worker| live.contains(worker.as_str()))
         };
-        match docker.remove_orphans(&filters, ORPHAN_MIN_AGE, keep).await {
+        match docker
+            .remove_orphans(&filters, self.settings.orphan_min_age, keep)
+            .await
+        {
             Ok(removed) => removed,
             Err(error) => {
                 tracing::warn!(%error, "could not list containers for orphans");

@@ -27,8 +27,8 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProper
 /// Queue name prefix used by [`AmqpMailboxes::connect`].
 pub const DEFAULT_PREFIX: &str = "abaco.actor.";
 
-/// How long one connection attempt may take before it counts as failed.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one connection attempt may take before it counts as failed, unless set.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The largest AMQP frame we offer, unless the URL asks for another (`?frame_max=`). lapin
 /// keeps two zero-filled buffers of 32 frames each per connection, so the broker's usual
@@ -41,8 +41,30 @@ const FRAME_MAX: u32 = 16 * 1024;
 /// caller forever; past this the link counts as broken and the next call makes a new one.
 pub const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// How long a consumer keeps trying to resubscribe before `next` reports the error.
-const RESUBSCRIBE_FOR: Duration = Duration::from_secs(60);
+/// How long a consumer keeps trying to resubscribe before `next` reports the error, unless
+/// set.
+pub const RESUBSCRIBE_FOR: Duration = Duration::from_secs(60);
+
+/// How patient the mailboxes are with the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmqpTimings {
+    /// Longest one broker round trip may take (see [`ROUND_TRIP_TIMEOUT`]).
+    pub round_trip: Duration,
+    /// Longest one connection attempt may take (at most `round_trip`).
+    pub connect: Duration,
+    /// How long a consumer whose channel broke keeps trying to subscribe again.
+    pub resubscribe_for: Duration,
+}
+
+impl Default for AmqpTimings {
+    fn default() -> Self {
+        Self {
+            round_trip: ROUND_TRIP_TIMEOUT,
+            connect: CONNECT_TIMEOUT,
+            resubscribe_for: RESUBSCRIBE_FOR,
+        }
+    }
+}
 
 /// Mailboxes as durable RabbitMQ queues named `{prefix}{actor_id}`.
 #[derive(Debug)]
@@ -62,6 +84,8 @@ struct Shared {
     declared: Mutex<HashSet<String>>,
     next_tag: AtomicU64,
     round_trip_timeout: Duration,
+    connect_timeout: Duration,
+    resubscribe_for: Duration,
 }
 
 impl std::fmt::Debug for Shared {
@@ -151,6 +175,19 @@ impl AmqpMailboxes {
         prefix: &str,
         round_trip_timeout: Duration,
     ) -> Result<Self, MailboxError> {
+        let timings = AmqpTimings {
+            round_trip: round_trip_timeout,
+            ..AmqpTimings::default()
+        };
+        Self::connect_with_timings(url, prefix, timings).await
+    }
+
+    /// [`Self::connect_with_prefix`] with these timings.
+    pub async fn connect_with_timings(
+        url: &str,
+        prefix: &str,
+        timings: AmqpTimings,
+    ) -> Result<Self, MailboxError> {
         let shared = Arc::new(Shared {
             url: Secret::new(url),
             prefix: prefix.to_owned(),
@@ -158,7 +195,9 @@ impl AmqpMailboxes {
             reconnecting: tokio::sync::Mutex::new(()),
             declared: Mutex::new(HashSet::new()),
             next_tag: AtomicU64::new(1),
-            round_trip_timeout,
+            round_trip_timeout: timings.round_trip,
+            connect_timeout: timings.connect,
+            resubscribe_for: timings.resubscribe_for,
         });
         // Fail early on a wrong URL or an unreachable broker.
         shared.link().await?;
@@ -267,7 +306,7 @@ impl Shared {
                     .map_err(|e: String| self.err("amqp url", e))?;
                 uri.query.frame_max.get_or_insert(FRAME_MAX);
                 let conn = tokio::time::timeout(
-                    CONNECT_TIMEOUT.min(self.round_trip_timeout),
+                    self.connect_timeout.min(self.round_trip_timeout),
                     Connection::connect_uri(uri, ConnectionProperties::default()),
                 )
                 .await
@@ -509,7 +548,7 @@ impl AmqpConsumer {
     /// Subscribes again after the channel broke, retrying while the broker is away.
     /// `Ok(false)` when the queue is gone.
     async fn resubscribe(&mut self) -> Result<bool, MailboxError> {
-        let deadline = tokio::time::Instant::now() + RESUBSCRIBE_FOR;
+        let deadline = tokio::time::Instant::now() + self.shared.resubscribe_for;
         let mut pause = Duration::from_millis(100);
         loop {
             match self

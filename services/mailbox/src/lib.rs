@@ -6,12 +6,15 @@
 mod amqp;
 mod file;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use abaco::mailbox::{MailboxError, Mailboxes};
 use abaco::settings::{Backend, Settings};
 
-pub use amqp::{AmqpMailboxes, DEFAULT_PREFIX, ROUND_TRIP_TIMEOUT};
+pub use amqp::{
+    AmqpMailboxes, AmqpTimings, CONNECT_TIMEOUT, DEFAULT_PREFIX, RESUBSCRIBE_FOR,
+    ROUND_TRIP_TIMEOUT,
+};
 pub use file::FileMailboxes;
 
 /// Opens the mailboxes the settings ask for: a file under `data_dir` when embedded, the
@@ -27,7 +30,14 @@ pub async fn open(settings: &Settings) -> Result<Arc<dyn Mailboxes>, MailboxErro
         }
         Backend::Distributed => {
             let prefix = format!("{}.actor.", settings.namespace);
-            Arc::new(AmqpMailboxes::connect_with_prefix(&settings.amqp_url, &prefix).await?)
+            let timings = AmqpTimings {
+                round_trip: Duration::from_secs(settings.amqp_round_trip_timeout_secs),
+                connect: Duration::from_secs(settings.amqp_connect_timeout_secs),
+                resubscribe_for: Duration::from_secs(settings.amqp_resubscribe_secs),
+            };
+            Arc::new(
+                AmqpMailboxes::connect_with_timings(&settings.amqp_url, &prefix, timings).await?,
+            )
         }
     })
 }

@@ -55,8 +55,8 @@ pub const LABEL_WORKER: &str = "org.abaco.worker";
 /// Label naming the execution a container runs.
 pub const LABEL_EXECUTION: &str = "org.abaco.execution";
 
-/// How long a killed container may take to be reported stopped.
-const KILL_GRACE: Duration = Duration::from_secs(10);
+/// How long a killed container may take to be reported stopped, unless set.
+const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
 /// How long a run ended by SIGKILL waits for Docker's late OOM report, unless set.
 const DEFAULT_OOM_REPORT_WAIT: Duration = Duration::from_secs(1);
 /// Pause before a broken stats stream is opened again.
@@ -167,6 +167,7 @@ pub struct DockerRunner {
     sandbox: Sandbox,
     registries: RegistryAuth,
     oom_report_wait: Duration,
+    kill_grace: Duration,
 }
 
 impl DockerRunner {
@@ -182,6 +183,7 @@ impl DockerRunner {
             sandbox: Sandbox::default(),
             registries: RegistryAuth::default(),
             oom_report_wait: DEFAULT_OOM_REPORT_WAIT,
+            kill_grace: DEFAULT_KILL_GRACE,
         })
     }
 
@@ -202,6 +204,13 @@ impl DockerRunner {
     /// state read at exit.
     pub fn with_oom_report_wait(mut self, wait: Duration) -> Self {
         self.oom_report_wait = wait;
+        self
+    }
+
+    /// Gives a container killed for a force-quit or its time limit `grace` to be reported
+    /// stopped before the run goes on without that report.
+    pub fn with_kill_grace(mut self, grace: Duration) -> Self {
+        self.kill_grace = grace;
         self
     }
 
@@ -421,7 +430,7 @@ impl DockerRunner {
             }) => {}
             Err(error) => return Err(error.into()),
         }
-        match tokio::time::timeout(KILL_GRACE, exited).await {
+        match tokio::time::timeout(self.kill_grace, exited).await {
             Ok(result) => result?,
             Err(_) => tracing::warn!(container = id, "killed container did not report stopping"),
         }

@@ -49,9 +49,6 @@ pub use env::{BINARY, RunContext, build as build_env};
 pub use hot::HOT_HINT;
 pub use mounts::{MountError, TenantMounts};
 
-/// How often a copy whose execution a live worker runs looks again.
-const OWNER_POLL: Duration = Duration::from_millis(500);
-
 /// Pause after a store failure before the next delivery, so a sick store is not hammered.
 const BACKOFF: Duration = Duration::from_secs(1);
 
@@ -95,6 +92,8 @@ pub struct WorkerSettings {
     pub retry_backoff: Duration,
     /// Longest pause between two tries of a run.
     pub retry_backoff_max: Duration,
+    /// How often a redelivered copy whose execution a live worker runs looks again.
+    pub owner_poll: Duration,
     /// Runs join a network namespace their worker keeps (see [`NetworkHolder`]) instead of
     /// each getting one of its own.
     pub network_holder: bool,
@@ -120,6 +119,7 @@ impl Default for WorkerSettings {
             liveness_timeout: Duration::from_secs(10),
             retry_backoff: Duration::from_secs(1),
             retry_backoff_max: Duration::from_secs(60),
+            owner_poll: Duration::from_millis(500),
             network_holder: false,
         }
     }
@@ -384,7 +384,7 @@ async fn execute(
                     settle(delivery.reject(true).await);
                     return Ok(Flow::Stop);
                 }
-                tokio::time::sleep(OWNER_POLL).await;
+                tokio::time::sleep(ctx.settings.owner_poll).await;
             }
             Err(error) => return give_back(delivery, error).await,
         }

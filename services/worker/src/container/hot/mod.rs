@@ -24,7 +24,7 @@ use tracing::{Instrument, info_span};
 pub use protocol::DONE_KEY;
 
 use super::{
-    DockerRunner, EndedBy, KILL_GRACE, RemoveOnDrop, RunError, RunOutcome, RunSpec, Task,
+    DockerRunner, EndedBy, RemoveOnDrop, RunError, RunOutcome, RunSpec, Task,
     exit_state::final_state,
     io::{ResultsKeeper, RunDir},
     logs::CappedLog,
@@ -364,12 +364,13 @@ impl HotContainer {
                 }
             }
         };
-        if tokio::time::timeout(KILL_GRACE, rest).await.is_err() {
+        let grace = self.runner.kill_grace;
+        if tokio::time::timeout(grace, rest).await.is_err() {
             tracing::warn!(container = %self.id, "hot container did not report stopping");
             return;
         }
         // Its output ends as it exits; Docker records the exit code a moment later.
-        let exited = tokio::time::timeout(KILL_GRACE, self.runner.wait_exit(&self.id)).await;
+        let exited = tokio::time::timeout(grace, self.runner.wait_exit(&self.id)).await;
         if !matches!(exited, Ok(Ok(()))) {
             tracing::warn!(container = %self.id, "hot container's exit was not confirmed");
         }
