@@ -306,6 +306,18 @@ pub struct Settings {
     /// for an orphan (covers a worker registered between the checks' two reads, and clock
     /// skew with the Docker host).
     pub orphan_min_age_secs: u64,
+    /// Seconds one decision to start or stop an actor's workers may hold that actor's spawn
+    /// lease (so two callers never both start one); a holder that died frees it after this.
+    pub spawn_lease_secs: u64,
+    /// Seconds a caller waits for another caller's spawn lease before giving up.
+    pub spawn_lease_wait_secs: u64,
+    /// Seconds deleting an actor waits for its workers to stop.
+    pub actor_stop_wait_secs: u64,
+    /// Seconds one control call to a spawner or worker may take.
+    pub control_call_timeout_secs: u64,
+    /// Milliseconds "this actor has a live worker" is believed after it was seen, so that
+    /// messages to a busy actor do not each look through its workers.
+    pub staffed_for_ms: u64,
     /// `uid[:gid]` runs use unless the actor has `useContainerUid`; none keeps the image's.
     pub run_user: Option<String>,
     /// Host directories mounted into every run of the default tenant's actors.
@@ -419,6 +431,11 @@ impl Default for Settings {
             run_kill_grace_secs: 10,
             worker_owner_poll_ms: 500,
             orphan_min_age_secs: 10,
+            spawn_lease_secs: 15,
+            spawn_lease_wait_secs: 10,
+            actor_stop_wait_secs: 15,
+            control_call_timeout_secs: 10,
+            staffed_for_ms: 1000,
             run_user: None,
             mounts: Vec::new(),
             registry_auth_file: None,

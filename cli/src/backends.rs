@@ -17,7 +17,7 @@ use abaco_health::{HealthChecker, HealthSettings};
 use abaco_intake::Intake;
 use abaco_messages::MessagesService;
 use abaco_registration::{AccessService, ConfigsService, Limits, RegistrationService};
-use abaco_spawner::SpawnerFleet;
+use abaco_spawner::{FleetTimings, SpawnerFleet};
 use abaco_worker::{
     HostSettings, TenantMounts, WorkerHost, WorkerSettings,
     container::{DockerRunner, RegistryAuth, Sandbox},
@@ -118,7 +118,14 @@ impl Backends {
             fleet: Arc::new(
                 SpawnerFleet::new(records.clone(), settings.internal_token.clone())
                     .with_events(events.clone())
-                    .with_liveness_timeout(Duration::from_secs(settings.worker_timeout_secs)),
+                    .with_liveness_timeout(Duration::from_secs(settings.worker_timeout_secs))
+                    .with_timings(FleetTimings {
+                        spawn_lease: Duration::from_secs(settings.spawn_lease_secs.max(1)),
+                        lease_wait: Duration::from_secs(settings.spawn_lease_wait_secs),
+                        stop_wait: Duration::from_secs(settings.actor_stop_wait_secs),
+                        call_timeout: Duration::from_secs(settings.control_call_timeout_secs),
+                        staffed_for: Duration::from_millis(settings.staffed_for_ms),
+                    }),
             ),
             events,
             access: Access::new(

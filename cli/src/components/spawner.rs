@@ -1,6 +1,6 @@
 //! `abaco spawner`: this host's spawner, starting workers as processes of their own.
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use abaco::{
     grpc_server::GrpcEndpoint,
@@ -168,6 +168,8 @@ pub async fn spawner(
             info.clone(),
             settings.internal_token.clone(),
         )
+        .with_image_pull(settings.image_pull)
+        .with_call_timeout(Duration::from_secs(settings.control_call_timeout_secs))
         .into_server(),
     );
     tracing::info!(spawner = %info.id, addr = %info.addr, "spawner is up");

@@ -87,6 +87,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
             settings.internal_token.clone(),
         )
         .with_image_pull(settings.image_pull)
+        .with_call_timeout(Duration::from_secs(settings.control_call_timeout_secs))
         .into_server(),
     );
     let control_served =

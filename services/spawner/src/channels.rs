@@ -11,14 +11,15 @@ use std::{
 use abaco::{AbacoError, Result, secret::Secret};
 use tonic::transport::{Channel, Endpoint};
 
-/// How long a control call may take before it counts as failed.
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a control call may take before it counts as failed, unless set.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A cache of lazily connected channels by address.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Channels {
     by_addr: Arc<Mutex<HashMap<String, Channel>>>,
     internal_token: Option<Secret>,
+    call_timeout: Duration,
 }
 
 impl Channels {
@@ -27,7 +28,15 @@ impl Channels {
         Self {
             by_addr: Arc::default(),
             internal_token,
+            call_timeout: CALL_TIMEOUT,
         }
+    }
+
+    /// The channels, giving up on a call after `timeout`. Channels made before keep theirs.
+    #[must_use]
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
     }
 
     /// The token control calls carry.
@@ -57,7 +66,7 @@ impl Channels {
         let channel = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|e| AbacoError::internal(format!("bad control address {addr}: {e}")))?
             .connect_timeout(Duration::from_secs(2))
-            .timeout(CALL_TIMEOUT)
+            .timeout(self.call_timeout)
             .connect_lazy();
         cache.insert(addr.to_string(), channel.clone());
         Ok(channel)

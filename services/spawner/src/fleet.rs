@@ -23,14 +23,34 @@ use futures::StreamExt;
 
 use crate::{channels::Channels, registry::live_spawners};
 
-/// How long one fleet decision may hold an actor's spawn lease.
-const SPAWN_LEASE: Duration = Duration::from_secs(15);
+/// How patient the fleet is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetTimings {
+    /// How long one fleet decision may hold an actor's spawn lease.
+    pub spawn_lease: Duration,
+    /// How long a caller waits for another caller's spawn lease before giving up.
+    pub lease_wait: Duration,
+    /// How long deleting an actor waits for its workers to go.
+    pub stop_wait: Duration,
+    /// How long a control call to a spawner or worker may take.
+    pub call_timeout: Duration,
+    /// How long "this actor has a live worker" is believed without looking again. Messages
+    /// to a busy actor then cost no worker scan each; a worker lost meanwhile is replaced by
+    /// the health checks.
+    pub staffed_for: Duration,
+}
 
-/// How long a caller waits for another caller's spawn lease before giving up.
-const LEASE_WAIT: Duration = Duration::from_secs(10);
-
-/// How long deleting an actor waits for its workers to go.
-const STOP_WAIT: Duration = Duration::from_secs(15);
+impl Default for FleetTimings {
+    fn default() -> Self {
+        Self {
+            spawn_lease: Duration::from_secs(15),
+            lease_wait: Duration::from_secs(10),
+            stop_wait: Duration::from_secs(15),
+            call_timeout: crate::channels::CALL_TIMEOUT,
+            staffed_for: Duration::from_secs(1),
+        }
+    }
+}
 
 /// Places workers on live spawners.
 #[derive(Debug, Clone)]
@@ -41,33 +61,39 @@ pub struct SpawnerFleet {
     events: Option<Emitter>,
     /// A spawner whose heartbeat is older than this (by the store's clock) gets no workers.
     liveness_timeout: Duration,
+    timings: FleetTimings,
 }
 
-/// How long "this actor has a live worker" is believed without looking again. Messages to a
-/// busy actor then cost no worker scan each; a worker lost meanwhile is replaced by the
-/// health checks.
-const STAFFED_FOR: Duration = Duration::from_secs(1);
-
-/// Actors recently seen with a live worker, and when.
-#[derive(Debug, Clone, Default)]
-struct Staffed(Arc<Mutex<HashMap<String, Instant>>>);
+/// Actors recently seen with a live worker, and when; believed for `for_how_long`.
+#[derive(Debug, Clone)]
+struct Staffed {
+    seen: Arc<Mutex<HashMap<String, Instant>>>,
+    for_how_long: Duration,
+}
 
 impl Staffed {
+    fn new(for_how_long: Duration) -> Self {
+        Self {
+            seen: Arc::default(),
+            for_how_long,
+        }
+    }
+
     fn recently(&self, actor_id: &str) -> bool {
         self.lock()
             .get(actor_id)
-            .is_some_and(|seen| seen.elapsed() < STAFFED_FOR)
+            .is_some_and(|seen| seen.elapsed() < self.for_how_long)
     }
 
     fn saw(&self, actor_id: &str) {
         let mut seen = self.lock();
-        // Bounded by the number of actors messaged within a second; old entries go here.
-        seen.retain(|_, at| at.elapsed() < STAFFED_FOR);
+        // Bounded by the number of actors messaged within the window; old entries go here.
+        seen.retain(|_, at| at.elapsed() < self.for_how_long);
         seen.insert(actor_id.to_string(), Instant::now());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
-        self.0
+        self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -82,13 +108,24 @@ impl SpawnerFleet {
     /// A fleet over the spawners registered in `records`; its calls to spawners and workers
     /// carry `internal_token`.
     pub fn new(records: Records, internal_token: Option<Secret>) -> Self {
+        let timings = FleetTimings::default();
         Self {
             records,
             channels: Channels::new(internal_token),
-            staffed: Staffed::default(),
+            staffed: Staffed::new(timings.staffed_for),
             events: None,
             liveness_timeout: Duration::from_secs(10),
+            timings,
         }
+    }
+
+    /// The fleet with these timings.
+    #[must_use]
+    pub fn with_timings(mut self, timings: FleetTimings) -> Self {
+        self.channels = self.channels.with_call_timeout(timings.call_timeout);
+        self.staffed = Staffed::new(timings.staffed_for);
+        self.timings = timings;
+        self
     }
 
     /// The fleet, taking a spawner whose heartbeat (by the store's clock) is older than
@@ -121,9 +158,13 @@ impl SpawnerFleet {
         decide: impl AsyncFnOnce() -> Result<T>,
     ) -> Result<T> {
         let lease = format!("{actor_id}/spawn");
-        let deadline = tokio::time::Instant::now() + LEASE_WAIT;
+        let deadline = tokio::time::Instant::now() + self.timings.lease_wait;
         let held = loop {
-            if let Some(held) = self.records.try_lease(&lease, SPAWN_LEASE).await? {
+            if let Some(held) = self
+                .records
+                .try_lease(&lease, self.timings.spawn_lease)
+                .await?
+            {
                 break held;
             }
             if tokio::time::Instant::now() > deadline {
@@ -296,7 +337,7 @@ impl Fleet for SpawnerFleet {
                 tracing::warn!(worker = %worker.id, %error, "worker of a deleted actor not stopped");
             }
         }
-        let deadline = tokio::time::Instant::now() + STOP_WAIT;
+        let deadline = tokio::time::Instant::now() + self.timings.stop_wait;
         while tokio::time::Instant::now() < deadline {
             if self
                 .workers(actor_id)

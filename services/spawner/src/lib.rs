@@ -14,7 +14,7 @@ pub mod metrics_relay;
 mod registry;
 mod service;
 
-pub use fleet::SpawnerFleet;
+pub use fleet::{FleetTimings, SpawnerFleet};
 pub use launcher::{Launcher, ProcessLauncher, TaskLauncher, WorkerProgram};
 pub use registry::{Registration, live_spawners};
 pub use service::SpawnerService;

@@ -3,6 +3,7 @@
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use abaco::{
@@ -48,6 +49,13 @@ impl SpawnerService {
             image_pull: ImagePull::default(),
             pulled: Arc::default(),
         }
+    }
+
+    /// Gives up on a control call to a worker after `timeout`.
+    #[must_use]
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.channels = self.channels.with_call_timeout(timeout);
+        self
     }
 
     /// Pulls images as `policy` says.
