@@ -153,6 +153,31 @@ async fn a_crash_or_a_timeout_ends_that_execution_error_and_a_fresh_container_se
     let next = run(api, &actor, "next").await;
     next.assert_served(2, "next", "v1");
 
+    // A container that ends between messages is replaced before the next one: that message
+    // never reached it, so it runs rather than ending ERROR.
+    let hot = hot_containers_of(platform.namespace());
+    assert_eq!(hot.len(), 1, "{hot:?}");
+    let killed = std::process::Command::new("docker")
+        .args(["kill", &hot[0]])
+        .output()
+        .unwrap();
+    assert!(killed.status.success(), "{killed:?}");
+    eventually(LIMIT, "the killed container to stop", || {
+        let running = std::process::Command::new("docker")
+            .args(["inspect", "-f", "{{.State.Running}}", &hot[0]])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "true")
+            .unwrap_or(false);
+        async move { (!running).then_some(()) }
+    })
+    .await;
+    // The worker learns of the end when Docker closes the container's output, which is not
+    // ordered with the state Docker reports; give that a moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    run(api, &actor, "revived")
+        .await
+        .assert_served(1, "revived", "v1");
+
     // The ended containers are gone; only the serving one is left.
     let hot = hot_containers_of(platform.namespace());
     assert_eq!(hot.len(), 1, "{hot:?}");

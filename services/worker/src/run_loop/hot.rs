@@ -40,7 +40,17 @@ pub(super) async fn run(
     let fingerprint = fingerprint(&wanted);
     let mut slot = ctx.hot.lock().await;
     let container = match slot.take() {
-        Some(container) if container.fingerprint() == fingerprint => container,
+        Some(mut container) if container.fingerprint() == fingerprint => {
+            if container.ended_idle() {
+                // It ended between messages (killed from outside, or its program quit): this
+                // message never reached it, so it goes to a fresh one.
+                tracing::warn!(actor = %actor.id, container = container.id(), "hot container ended while idle; replaced");
+                container.remove().await;
+                ctx.runner.start_hot(&wanted, fingerprint).await?
+            } else {
+                container
+            }
+        }
         stale => {
             if let Some(container) = stale {
                 // The actor changed what its container gets (environment, limits, ...)

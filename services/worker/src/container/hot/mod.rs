@@ -204,6 +204,23 @@ impl HotContainer {
         &self.id
     }
 
+    /// Whether the container has ended while it had no message (its output is over). What
+    /// it wrote last belongs to no execution, so it goes to the worker's log.
+    pub fn ended_idle(&mut self) -> bool {
+        loop {
+            match self.output.try_recv() {
+                Ok(Output::Log(bytes)) => tracing::warn!(
+                    container = %self.id,
+                    output = %String::from_utf8_lossy(&bytes).trim_end(),
+                    "hot container wrote this between messages"
+                ),
+                Ok(Output::Done(_)) => {}
+                Err(mpsc::error::TryRecvError::Empty) => return false,
+                Err(mpsc::error::TryRecvError::Disconnected) => return true,
+            }
+        }
+    }
+
     /// What it was started from, as its starter described it.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
