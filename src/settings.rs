@@ -214,6 +214,14 @@ pub struct Settings {
     /// A synchronous message is refused (409) while more messages than this wait in the
     /// actor's mailbox: it would wait behind them (abaco refuses past 3).
     pub sync_max_queue: u64,
+    /// Milliseconds between a synchronous message's looks at its execution.
+    pub sync_poll_ms: u64,
+    /// Seconds the gateway may take to connect to a service before the request is answered
+    /// 503.
+    pub service_connect_timeout_secs: u64,
+    /// Seconds between keep-alive comments on a followed run's event stream, so proxies do
+    /// not close a quiet one.
+    pub follow_keep_alive_secs: u64,
     /// Origins whose web pages may call the REST API (CORS); `*` for any.
     pub cors_origins: Vec<String>,
     /// The user a request acts as in `header` mode when it names none.
@@ -306,6 +314,9 @@ pub struct Settings {
     /// for an orphan (covers a worker registered between the checks' two reads, and clock
     /// skew with the Docker host).
     pub orphan_min_age_secs: u64,
+    /// Seconds between two heartbeats of a worker or spawner; keep it well under
+    /// `worker_timeout_secs`, which judges them dead.
+    pub heartbeat_secs: u64,
     /// Seconds one decision to start or stop an actor's workers may hold that actor's spawn
     /// lease (so two callers never both start one); a holder that died frees it after this.
     pub spawn_lease_secs: u64,
@@ -392,6 +403,9 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             sync_wait_secs: 25,
+            sync_poll_ms: 50,
+            service_connect_timeout_secs: 5,
+            follow_keep_alive_secs: 15,
             sync_max_queue: 3,
             cors_origins: vec!["*".into()],
             default_user: "anonymous".into(),
@@ -431,6 +445,7 @@ impl Default for Settings {
             run_kill_grace_secs: 10,
             worker_owner_poll_ms: 500,
             orphan_min_age_secs: 10,
+            heartbeat_secs: 2,
             spawn_lease_secs: 15,
             spawn_lease_wait_secs: 10,
             actor_stop_wait_secs: 15,

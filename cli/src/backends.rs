@@ -233,6 +233,7 @@ impl Backends {
                 advertise_host: settings.advertise_host.clone(),
                 internal_token: settings.internal_token.clone(),
                 pull_timeout: Duration::from_secs(settings.image_pull_timeout_secs),
+                heartbeat: Duration::from_secs(settings.heartbeat_secs.max(1)),
             },
         })
     }

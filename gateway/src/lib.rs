@@ -44,9 +44,6 @@ pub use identity::USER_HEADER;
 
 use error::ApiError;
 
-/// How long connecting to a service may take before the request is answered 503.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The gateway: clients of the three services and the settings. Cheap to clone, as the
 /// router does for every request.
 #[derive(Debug, Clone)]
@@ -125,6 +122,8 @@ impl Services {
             return Err(GatewayError::NoRuntime);
         }
         let url = |own: Option<&String>| settings.service_url(own);
+        let connect = Duration::from_secs(settings.service_connect_timeout_secs.max(1));
+        let channel = |service, url| channel(service, url, connect);
         let registration = channel("registration", url(settings.registration_url.as_ref()))?;
         Ok(Self {
             // The access and configs services live in the registration process.
@@ -247,7 +246,11 @@ impl Gateway {
     }
 }
 
-fn channel(service: &'static str, url: String) -> Result<Channel, GatewayError> {
+fn channel(
+    service: &'static str,
+    url: String,
+    connect_timeout: Duration,
+) -> Result<Channel, GatewayError> {
     let invalid = |reason: String| GatewayError::InvalidUrl {
         service,
         url: url.clone(),
@@ -258,7 +261,7 @@ fn channel(service: &'static str, url: String) -> Result<Channel, GatewayError> 
         return Err(invalid("must start with http://".into()));
     }
     let endpoint = Endpoint::from_shared(url.clone()).map_err(|e| invalid(e.to_string()))?;
-    Ok(endpoint.connect_timeout(CONNECT_TIMEOUT).connect_lazy())
+    Ok(endpoint.connect_timeout(connect_timeout).connect_lazy())
 }
 
 async fn timeout_response(error: BoxError) -> Response {

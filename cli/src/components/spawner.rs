@@ -115,15 +115,18 @@ pub fn spawner_info(settings: &Settings, port: u16) -> pb::SpawnerInfo {
 /// announced before it serves and whoever sees its port open can place workers on it.
 pub async fn announce(
     backends: &Backends,
+    settings: &Settings,
     info: &pb::SpawnerInfo,
     launcher: Arc<dyn Launcher>,
     stop: &CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let mut registration = Registration::new(backends.records.clone(), info.clone());
     registration.beat(launcher.running()).await?;
-    Ok(tokio::spawn(
-        registration.keep_alive(move || launcher.running(), stop.clone()),
-    ))
+    Ok(tokio::spawn(registration.keep_alive(
+        Duration::from_secs(settings.heartbeat_secs.max(1)),
+        move || launcher.running(),
+        stop.clone(),
+    )))
 }
 
 /// Runs the spawner until `stop`; its workers read `config_file` too.
@@ -159,7 +162,7 @@ pub async fn spawner(
     ));
     let grpc = bind(settings.grpc_addr, "the spawner").await?;
     let info = spawner_info(settings, grpc.local_addr()?.port());
-    announce(&backends, &info, launcher.clone(), &stop).await?;
+    announce(&backends, settings, &info, launcher.clone(), &stop).await?;
     let mut endpoint = GrpcEndpoint::default();
     endpoint.add(
         SpawnerService::new(

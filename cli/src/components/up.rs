@@ -51,7 +51,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     ));
     let mut info = spawner_info(&settings, control.local_addr()?.port());
     info.addr = control.local_addr()?.to_string();
-    let heartbeat = announce(&backends, &info, launcher.clone(), &stop).await?;
+    let heartbeat = announce(&backends, &settings, &info, launcher.clone(), &stop).await?;
 
     let registration = backends.registration(&settings).into_server(auth.clone());
     let sharing = backends.sharing().into_server(auth.clone());

@@ -14,9 +14,6 @@ use futures::StreamExt;
 
 use crate::{Gateway, error::ApiError, identity::Caller};
 
-/// Comment lines sent while a run is quiet, so that proxies keep the connection.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
 pub(super) async fn logs(
     gw: &Gateway,
     caller: &Caller,
@@ -39,6 +36,8 @@ pub(super) async fn logs(
         })
     });
     Ok(Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(
+            gw.settings().follow_keep_alive_secs.max(1),
+        )))
         .into_response())
 }

@@ -162,9 +162,6 @@ fn idempotency_key(request: &Request) -> Result<String, ApiError> {
     }
 }
 
-/// How often a synchronous message looks at its execution.
-const SYNC_POLL: Duration = Duration::from_millis(50);
-
 /// Whether `_abaco_synchronous=true` asks to wait for the run.
 fn is_synchronous(request: &Request) -> Result<bool, ApiError> {
     let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(request.uri())?;
@@ -228,7 +225,7 @@ async fn synchronous_answer(
             )
             .into_response_with(StatusCode::ACCEPTED));
         }
-        tokio::time::sleep(SYNC_POLL).await;
+        tokio::time::sleep(Duration::from_millis(gw.settings().sync_poll_ms.max(1))).await;
     }
     let results = gw
         .messages()

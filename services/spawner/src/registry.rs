@@ -6,9 +6,6 @@ use std::time::Duration;
 use abaco::{Result, pb, records::Records, store::Table, time};
 use tokio_util::sync::CancellationToken;
 
-/// How often a spawner renews its heartbeat.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
-
 /// One spawner's entry in the store.
 #[derive(Debug, Clone)]
 pub struct Registration {
@@ -43,15 +40,20 @@ impl Registration {
             .await
     }
 
-    /// Beats every [`HEARTBEAT_EVERY`] until `stop`, then removes the entry.
-    pub async fn keep_alive(mut self, running: impl Fn() -> u32 + Send, stop: CancellationToken) {
+    /// Beats every `every` until `stop`, then removes the entry.
+    pub async fn keep_alive(
+        mut self,
+        every: Duration,
+        running: impl Fn() -> u32 + Send,
+        stop: CancellationToken,
+    ) {
         loop {
             if let Err(error) = self.beat(running()).await {
                 tracing::warn!(%error, "spawner heartbeat failed");
             }
             tokio::select! {
                 () = stop.cancelled() => break,
-                () = tokio::time::sleep(HEARTBEAT_EVERY) => {}
+                () = tokio::time::sleep(every) => {}
             }
         }
         if let Err(error) = self.records.delete(Table::Spawners, &self.info.id).await {

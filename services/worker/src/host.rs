@@ -40,6 +40,8 @@ pub struct HostSettings {
     pub internal_token: Option<Secret>,
     /// Longest an image pull may take.
     pub pull_timeout: Duration,
+    /// How often a worker renews its heartbeat.
+    pub heartbeat: Duration,
 }
 
 impl Default for HostSettings {
@@ -49,6 +51,7 @@ impl Default for HostSettings {
             advertise_host: "127.0.0.1".into(),
             internal_token: None,
             pull_timeout: Duration::from_secs(600),
+            heartbeat: HEARTBEAT_EVERY,
         }
     }
 }
@@ -139,6 +142,7 @@ async fn host_worker(
         records.clone(),
         key.clone(),
         handle.clone(),
+        host.heartbeat,
         done.clone(),
     ));
 
@@ -271,12 +275,13 @@ async fn heartbeat(
     records: Records,
     key: String,
     handle: crate::WorkerHandle,
+    every: Duration,
     done: CancellationToken,
 ) {
     loop {
         tokio::select! {
             () = done.cancelled() => return,
-            () = tokio::time::sleep(HEARTBEAT_EVERY) => {}
+            () = tokio::time::sleep(every) => {}
         }
         // Stamped with the store's clock, which the health checks judge it by.
         let beat = match records.now_stamp().await {
