@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use abaco_tests::{
     Api, Platform, on_both_backends,
-    steps::{eventually, finished, hot_containers_of, logs_of, register, running, send},
+    steps::{eventually, finished, hot_containers_of, logs_of, register, running, send, workers},
 };
 use serde_json::{Value, json};
 
@@ -244,6 +244,12 @@ async fn a_crash_mid_message_runs_it_again_in_a_fresh_container_and_the_old_one_
     running(&api, &actor, &slow, LIMIT).await;
     let before = hot_containers_of(&namespace);
     assert_eq!(before.len(), 1, "{before:?}");
+    // The busy worker names the hot container as its run's (abaco's `cid`).
+    let busy = workers(&api, &actor).await;
+    assert!(
+        busy.iter().any(|w| w["cid"] == before[0].as_str()),
+        "{busy:?}"
+    );
 
     platform.crash_and_restart().await;
     let ran = Ran::of(&api, &actor, slow).await;

@@ -62,6 +62,7 @@ pub(super) async fn run(
         }
     };
     let container = slot.insert(container);
+    super::show_busy(ctx, container.id()).await;
     let message = HotMessage {
         execution_id: execution_id.to_string(),
         env: spec.env,

@@ -398,14 +398,6 @@ async fn execute(
     let mut tried_before = execution.attempts.len();
     let outcome = loop {
         let spec = run_spec(ctx, &actor, &message).await;
-        records::set_worker_status(
-            &ctx.records,
-            ctx.handle.snapshot(),
-            WorkerStatus::Busy,
-            None,
-            spec.name.as_deref().unwrap_or_default(),
-        )
-        .await;
         let mut outcome = run_one(ctx, &actor, &execution.id, spec, cancel.clone()).await;
         if ctx.holder.is_some()
             && outcome
@@ -488,8 +480,21 @@ async fn run_one(
     if hot::wanted(actor) {
         hot::run(ctx, actor, execution_id, spec, cancel).await
     } else {
+        show_busy(ctx, spec.name.as_deref().unwrap_or_default()).await;
         ctx.runner.run(spec, cancel).await
     }
+}
+
+/// The worker record says BUSY in `container`.
+async fn show_busy(ctx: &WorkerContext, container: &str) {
+    records::set_worker_status(
+        &ctx.records,
+        ctx.handle.snapshot(),
+        WorkerStatus::Busy,
+        None,
+        container,
+    )
+    .await;
 }
 
 /// Hands a message back after a store failure and pauses.
