@@ -172,8 +172,8 @@ async fn a_crash_or_a_timeout_ends_that_execution_error_and_a_fresh_container_se
     })
     .await;
     // The worker learns of the end when Docker closes the container's output, which is not
-    // ordered with the state Docker reports; give that a moment.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // ordered with the state Docker reports; give that a moment (on a loaded machine too).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     run(api, &actor, "revived")
         .await
         .assert_served(1, "revived", "v1");
