@@ -247,7 +247,7 @@ impl DockerRunner {
         let mut run_dir = RunDir::create(&self.work_dir, spec.binary_input.is_some()).await?;
         let asked = std::time::Instant::now();
         let container_id = self
-            .create(&spec, &run_dir)
+            .create(&spec, self.body_of(&spec, &run_dir))
             .instrument(info_span!("docker.create", image = %spec.image))
             .await?;
         let guard = RemoveOnDrop::new(self.docker.clone(), container_id.clone());
@@ -261,39 +261,33 @@ impl DockerRunner {
         result
     }
 
-    async fn create(&self, spec: &RunSpec, run_dir: &RunDir) -> Result<String, RunError> {
-        let host_config = self.sandbox.host_config(spec, run_dir.binds());
-        let body = ContainerCreateBody {
+    /// What Docker is asked to create for `spec`, with `run_dir` mounted.
+    fn body_of(&self, spec: &RunSpec, run_dir: &RunDir) -> ContainerCreateBody {
+        ContainerCreateBody {
             image: Some(spec.image.clone()),
             user: spec.user.clone(),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(spec.labels.clone()),
             tty: Some(false),
             open_stdin: Some(false),
-            host_config: Some(host_config),
+            host_config: Some(self.sandbox.host_config(spec, run_dir.binds())),
             ..Default::default()
-        };
+        }
+    }
+
+    /// Creates the container `body` describes, named as `spec` says; its id.
+    async fn create(&self, spec: &RunSpec, body: ContainerCreateBody) -> Result<String, RunError> {
         let options = spec
             .name
             .as_deref()
             .map(|name| CreateContainerOptionsBuilder::default().name(name).build());
-        self.create_body(&spec.image, options, body).await
-    }
-
-    /// Creates a container of `image` from `body`; the new container's id.
-    async fn create_body(
-        &self,
-        image: &str,
-        options: Option<bollard::query_parameters::CreateContainerOptions>,
-        body: ContainerCreateBody,
-    ) -> Result<String, RunError> {
         match self.docker.create_container(options, body).await {
             Ok(created) => Ok(created.id),
             Err(DockerError::DockerResponseServerError {
                 status_code: 404,
                 message,
             }) => Err(RunError::ImageNotFound {
-                image: image.to_string(),
+                image: spec.image.clone(),
                 message,
             }),
             Err(error) => Err(error.into()),

@@ -6,7 +6,7 @@ use abaco::pb;
 use tokio_util::sync::CancellationToken;
 
 use super::{WorkerContext, spec::worker_labels};
-use crate::container::{HotMessage, LABEL_ROLE, RunError, RunOutcome, RunSpec};
+use crate::container::{HotContainer, HotMessage, LABEL_ROLE, RunError, RunOutcome, RunSpec};
 
 /// The hint that makes an actor hot.
 pub const HOT_HINT: &str = "hot";
@@ -36,30 +36,16 @@ pub(super) async fn run(
     spec: RunSpec,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, RunError> {
-    let wanted = container_spec(ctx, actor, &spec);
-    let fingerprint = fingerprint(&wanted);
+    let made_of = container_spec(ctx, actor, &spec);
+    let fingerprint = fingerprint(&made_of);
     let mut slot = ctx.hot.lock().await;
-    let container = match slot.take() {
-        Some(mut container) if container.fingerprint() == fingerprint => {
-            if container.ended_idle() {
-                // It ended between messages (killed from outside, or its program quit): this
-                // message never reached it, so it goes to a fresh one.
-                tracing::warn!(actor = %actor.id, container = container.id(), "hot container ended while idle; replaced");
-                container.remove().await;
-                ctx.runner.start_hot(&wanted, fingerprint).await?
-            } else {
-                container
-            }
-        }
-        stale => {
-            if let Some(container) = stale {
-                // The actor changed what its container gets (environment, limits, ...)
-                // without a new revision: a fresh run would see the change, so must this.
-                tracing::info!(actor = %actor.id, "actor changed; hot container replaced");
-                container.remove().await;
-            }
-            ctx.runner.start_hot(&wanted, fingerprint).await?
-        }
+    let kept = match slot.take() {
+        Some(current) => still_serving(current, &fingerprint, &actor.id).await,
+        None => None,
+    };
+    let container = match kept {
+        Some(container) => container,
+        None => ctx.runner.start_hot(&made_of, fingerprint).await?,
     };
     let container = slot.insert(container);
     super::show_busy(ctx, container.id()).await;
@@ -78,6 +64,33 @@ pub(super) async fn run(
         container.remove().await;
     }
     Ok(handed.outcome)
+}
+
+/// `current`, if it can take the next message: made as `fingerprint` says and still
+/// running; otherwise it is removed.
+async fn still_serving(
+    mut current: HotContainer,
+    fingerprint: &str,
+    actor_id: &str,
+) -> Option<HotContainer> {
+    let why = if current.fingerprint() != fingerprint {
+        // A fresh run would see the change (environment, limits, ...), so must this one, even
+        // without a new revision.
+        "actor changed"
+    } else if current.ended_idle() {
+        // Killed from outside, or its program quit: the next message never reached it.
+        "ended while idle"
+    } else {
+        return Some(current);
+    };
+    tracing::info!(
+        actor = actor_id,
+        container = current.id(),
+        why,
+        "hot container replaced"
+    );
+    current.remove().await;
+    None
 }
 
 /// What makes two hot containers the same: everything they are created from but their name.

@@ -9,10 +9,7 @@ use std::{pin::Pin, time::Duration};
 
 use bollard::{
     container::LogOutput,
-    models::ContainerCreateBody,
-    query_parameters::{
-        AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptions,
-    },
+    query_parameters::{AttachContainerOptionsBuilder, KillContainerOptions},
 };
 use bytes::Bytes;
 use chrono::Utc;
@@ -105,28 +102,17 @@ impl DockerRunner {
         let results = run_dir
             .take_socket()
             .ok_or_else(|| RunError::Io(std::io::Error::other("results socket missing")))?;
-        let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        env.push(format!("{HOT_ENV}=1"));
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            user: spec.user.clone(),
-            env: Some(env),
-            labels: Some(spec.labels.clone()),
-            tty: Some(false),
-            open_stdin: Some(true),
-            stdin_once: Some(false),
-            attach_stdin: Some(true),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            host_config: Some(self.sandbox.host_config(spec, run_dir.binds())),
-            ..Default::default()
-        };
-        let options = spec
-            .name
-            .as_deref()
-            .map(|name| CreateContainerOptionsBuilder::default().name(name).build());
+        let mut body = self.body_of(spec, &run_dir);
+        body.env
+            .get_or_insert_with(Vec::new)
+            .push(format!("{HOT_ENV}=1"));
+        body.open_stdin = Some(true);
+        body.stdin_once = Some(false);
+        body.attach_stdin = Some(true);
+        body.attach_stdout = Some(true);
+        body.attach_stderr = Some(true);
         let id = self
-            .create_body(&spec.image, options, body)
+            .create(spec, body)
             .instrument(info_span!("docker.create", image = %spec.image, hot = true))
             .await?;
         let guard = RemoveOnDrop::new(self.docker.clone(), id.clone());
@@ -205,20 +191,22 @@ impl HotContainer {
     }
 
     /// Whether the container has ended while it had no message (its output is over). What
-    /// it wrote last belongs to no execution, so it goes to the worker's log.
+    /// it wrote last belongs to no execution, so it goes to the worker's log; while it runs,
+    /// what it wrote since its last message is left for the next one (see [`Self::hand`]).
     pub fn ended_idle(&mut self) -> bool {
-        loop {
-            match self.output.try_recv() {
-                Ok(Output::Log(bytes)) => tracing::warn!(
+        if !self.output.is_closed() {
+            return false;
+        }
+        while let Ok(output) = self.output.try_recv() {
+            if let Output::Log(bytes) = output {
+                tracing::warn!(
                     container = %self.id,
                     output = %String::from_utf8_lossy(&bytes).trim_end(),
-                    "hot container wrote this between messages"
-                ),
-                Ok(Output::Done(_)) => {}
-                Err(mpsc::error::TryRecvError::Empty) => return false,
-                Err(mpsc::error::TryRecvError::Disconnected) => return true,
+                    "hot container wrote this before it ended between messages"
+                );
             }
         }
+        true
     }
 
     /// What it was started from, as its starter described it.
