@@ -5,6 +5,8 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::store::{Table, Versioned};
+
 /// Why a mailbox call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MailboxError {
@@ -30,6 +32,43 @@ pub enum Published {
     Created,
 }
 
+/// A record to insert in the same durable step as a message ([`Mailboxes::publish_recorded`]):
+/// the arguments of [`crate::store::Store::insert_guarded`], plus `admit`, which sees the
+/// guard's bytes and may refuse it.
+#[derive(Debug, Clone)]
+pub struct RecordWrite {
+    /// Where the record goes.
+    pub table: Table,
+    /// Its key; a record already there is [`Recorded::Conflict`].
+    pub key: String,
+    /// Its bytes.
+    pub value: Bytes,
+    /// The entry that must exist (and be admitted) for anything to be written.
+    pub guard: (Table, String),
+    /// Whether the guard's bytes allow the write (an actor being deleted does not).
+    pub admit: fn(&[u8]) -> bool,
+    /// Entries written empty with the record (its index entries).
+    pub also: Vec<(Table, String)>,
+}
+
+/// What [`Mailboxes::publish_recorded`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Record and message are durable, together; the guard as read.
+    Published {
+        /// The guard's value when the record went in.
+        guard: Versioned,
+        /// What the publish found of the mailbox.
+        published: Published,
+    },
+    /// The guard is absent: nothing was written.
+    GuardAbsent,
+    /// The guard was refused by `admit`: nothing was written.
+    GuardRefused(Versioned),
+    /// A record exists at the key already: nothing was written.
+    Conflict,
+}
+
 /// The set of actor mailboxes.
 #[async_trait]
 pub trait Mailboxes: Send + Sync + std::fmt::Debug + 'static {
@@ -39,6 +78,20 @@ pub trait Mailboxes: Send + Sync + std::fmt::Debug + 'static {
     /// Appends a message; returns once it is durable, saying whether the mailbox had to be
     /// made for it.
     async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError>;
+
+    /// Inserts `record` and appends `message` in one durable step, where these mailboxes
+    /// share a file (and its commits) with the store: a message then waits for one commit,
+    /// not two in a row. `Ok(None)` from mailboxes that cannot (the caller writes the record
+    /// first, then publishes). On `Err` the record may be in: the caller removes it.
+    async fn publish_recorded(
+        &self,
+        actor_id: &str,
+        message: Bytes,
+        record: RecordWrite,
+    ) -> Result<Option<Recorded>, MailboxError> {
+        let _ = (actor_id, message, record);
+        Ok(None)
+    }
 
     /// Messages waiting, not counting those handed out and not yet acked.
     async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError>;

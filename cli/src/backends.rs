@@ -6,7 +6,8 @@ use abaco::{
     fleet::Fleet,
     mailbox::Mailboxes,
     records::Records,
-    settings::{AuthMode, MountSettings, RunNetwork, Settings, StoreDurability},
+    settings::{AuthMode, Backend, MountSettings, RunNetwork, Settings, StoreDurability},
+    store::Store,
 };
 use abaco_admin::{AdminService, Pages};
 use abaco_auth::{Access, AccessTokenMinter, RolePolicy, Throttle, access_secret};
@@ -97,13 +98,32 @@ impl Backends {
 
     /// The backends, as a worker process opens them.
     pub async fn open_for_worker(settings: &Settings) -> anyhow::Result<Self> {
-        let store = until_startup_timeout(settings, "the store", || abaco_store::open(settings))
-            .await
-            .context("opening the store")?;
-        let mailboxes =
-            until_startup_timeout(settings, "the mailboxes", || abaco_mailbox::open(settings))
+        let (store, mailboxes) = match settings.backend {
+            // One file: the mailboxes live beside the store's tables and share its commits.
+            Backend::Embedded => {
+                let store = until_startup_timeout(settings, "the store", || {
+                    abaco_store::open_embedded(settings)
+                })
+                .await
+                .context("opening the store")?;
+                let mailboxes = abaco_mailbox::open(settings, Some(&store))
+                    .await
+                    .context("opening the mailboxes")?;
+                (Arc::new(store) as Arc<dyn Store>, mailboxes)
+            }
+            Backend::Distributed => {
+                let store =
+                    until_startup_timeout(settings, "the store", || abaco_store::open(settings))
+                        .await
+                        .context("opening the store")?;
+                let mailboxes = until_startup_timeout(settings, "the mailboxes", || {
+                    abaco_mailbox::open(settings, None)
+                })
                 .await
                 .context("opening the mailboxes")?;
+                (store, mailboxes)
+            }
+        };
         let records = Records::new(store);
         let instance = records
             .instance_id()

@@ -10,7 +10,7 @@ use abaco::{
     AbacoError, Result, execution_index,
     fleet::Fleet,
     ids,
-    mailbox::{Mailboxes, Published},
+    mailbox::{Mailboxes, Published, RecordWrite, Recorded},
     pb,
     records::{Records, child_key},
     store::Table,
@@ -99,28 +99,10 @@ impl Intake {
         };
         tracing::Span::current().record("execution", execution.id.as_str());
         let key = child_key(&incoming.actor_id, &execution.id);
-        let actor: pb::Actor = self
-            .records
-            .insert_guarded(
-                Table::Executions,
-                &key,
-                &execution,
-                (Table::Actors, &incoming.actor_id),
-                &execution_index::entries(&execution),
-            )
-            .await?
-            .ok_or_else(|| AbacoError::not_found("actor", &incoming.actor_id))?;
-        if actor.status() == pb::ActorStatus::ShuttingDown {
-            // Being deleted: to senders it is gone already.
-            self.take_back(&execution).await;
-            return Err(AbacoError::not_found("actor", &actor.id));
-        }
-        let published = match self.publish(incoming, &execution.id, received).await {
-            Ok(published) => published,
-            Err(error) => {
-                self.take_back(&execution).await;
-                return Err(error);
-            }
+        let message = mailbox_message(incoming, &execution.id, received);
+        let (actor, published) = match self.record_and_publish(&key, &execution, &message).await? {
+            Some(done) => done,
+            None => self.record_then_publish(&key, &execution, message).await?,
         };
         // Only a mailbox made for this publish can be one its actor's deletion removed.
         if published == Published::Created && !self.still_there(&actor.id).await {
@@ -135,6 +117,86 @@ impl Intake {
         metrics::counter!(abaco::metrics::MESSAGES_ACCEPTED).increment(1);
         self.want_worker(&actor.id).await;
         Ok(Accepted { execution, actor })
+    }
+
+    /// Record and message in one durable step, where the mailboxes share the store's file;
+    /// `None` where they do not. Nothing is written for an actor that is gone or being
+    /// deleted, nor for an execution id taken already.
+    async fn record_and_publish(
+        &self,
+        key: &str,
+        execution: &pb::Execution,
+        message: &Bytes,
+    ) -> Result<Option<(pb::Actor, Published)>> {
+        let record = RecordWrite {
+            table: Table::Executions,
+            key: key.to_owned(),
+            value: Bytes::from(execution.encode_to_vec()),
+            guard: (Table::Actors, execution.actor_id.clone()),
+            admit: takes_messages,
+            also: execution_index::entries(execution),
+        };
+        let written = match self
+            .mailboxes
+            .publish_recorded(&execution.actor_id, message.clone(), record)
+            .await
+        {
+            Ok(written) => written,
+            Err(error) => {
+                self.take_back(execution).await;
+                return Err(AbacoError::Unavailable(format!(
+                    "message not accepted: {error}"
+                )));
+            }
+        };
+        let gone = || AbacoError::not_found("actor", &execution.actor_id);
+        match written {
+            None => Ok(None),
+            Some(Recorded::Published { guard, published }) => {
+                let actor = pb::Actor::decode(guard.value).map_err(|e| {
+                    AbacoError::Internal(format!("actor {} unreadable: {e}", execution.actor_id))
+                })?;
+                Ok(Some((actor, published)))
+            }
+            Some(Recorded::GuardAbsent | Recorded::GuardRefused(_)) => Err(gone()),
+            Some(Recorded::Conflict) => Err(AbacoError::Conflict(format!(
+                "execution {} exists already",
+                execution.id
+            ))),
+        }
+    }
+
+    /// The record first, read together with the actor, then the message: what mailboxes of
+    /// their own (a broker) take. A message not published takes its record back.
+    async fn record_then_publish(
+        &self,
+        key: &str,
+        execution: &pb::Execution,
+        message: Bytes,
+    ) -> Result<(pb::Actor, Published)> {
+        let actor: pb::Actor = self
+            .records
+            .insert_guarded(
+                Table::Executions,
+                key,
+                execution,
+                (Table::Actors, &execution.actor_id),
+                &execution_index::entries(execution),
+            )
+            .await?
+            .ok_or_else(|| AbacoError::not_found("actor", &execution.actor_id))?;
+        if actor.status() == pb::ActorStatus::ShuttingDown {
+            // Being deleted: to senders it is gone already.
+            self.take_back(execution).await;
+            return Err(AbacoError::not_found("actor", &actor.id));
+        }
+        match self.publish(&actor.id, message).await {
+            Ok(published) => Ok((actor, published)),
+            Err(error) => {
+                self.take_back(execution).await;
+                Err(error)
+            }
+        }
     }
 
     /// Accepts `incoming` (whose `execution_id` is derived from an idempotency key) once:
@@ -181,8 +243,8 @@ impl Intake {
             let settled = execution.queued || execution.status() != pb::ExecutionStatus::Submitted;
             if !settled {
                 let received = execution.message_received_time.clone();
-                self.publish(incoming.clone(), &execution.id, received)
-                    .await?;
+                let message = mailbox_message(incoming.clone(), &execution.id, received);
+                self.publish(&actor.id, message).await?;
                 if !self.mark_queued(&key).await? {
                     // Taken back by its first sender after our copy went out: accept anew.
                     continue;
@@ -196,25 +258,10 @@ impl Intake {
         )))
     }
 
-    /// Publishes `incoming` as the message of execution `execution_id`.
-    async fn publish(
-        &self,
-        incoming: Incoming,
-        execution_id: &str,
-        received: String,
-    ) -> Result<Published> {
-        let message = pb::MailboxMessage {
-            execution_id: execution_id.to_owned(),
-            actor_id: incoming.actor_id,
-            body: incoming.body,
-            content_type: incoming.content_type,
-            environment: incoming.environment,
-            sender: incoming.executor,
-            received_time: received,
-            trace_context: incoming.trace_context,
-        };
+    /// Publishes `message` (an encoded [`pb::MailboxMessage`]) to `actor_id`.
+    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published> {
         self.mailboxes
-            .publish(&message.actor_id, Bytes::from(message.encode_to_vec()))
+            .publish(actor_id, message)
             .await
             .map_err(|error| AbacoError::Unavailable(format!("message not accepted: {error}")))
     }
@@ -270,6 +317,27 @@ impl Intake {
             }
         }
     }
+}
+
+/// `incoming` as the mailbox carries it, encoded: the message of execution `execution_id`.
+fn mailbox_message(incoming: Incoming, execution_id: &str, received: String) -> Bytes {
+    let message = pb::MailboxMessage {
+        execution_id: execution_id.to_owned(),
+        actor_id: incoming.actor_id,
+        body: incoming.body,
+        content_type: incoming.content_type,
+        environment: incoming.environment,
+        sender: incoming.executor,
+        received_time: received,
+        trace_context: incoming.trace_context,
+    };
+    Bytes::from(message.encode_to_vec())
+}
+
+/// Whether an actor stored as `bytes` takes messages: not while it is being deleted (to
+/// senders it is gone already).
+fn takes_messages(bytes: &[u8]) -> bool {
+    pb::Actor::decode(bytes).is_ok_and(|actor| actor.status() != pb::ActorStatus::ShuttingDown)
 }
 
 /// A digest of what a message carries: its body, content type and environment (in name

@@ -1,7 +1,8 @@
 //! An idempotent accept against the embedded store and mailbox, with the interleavings a
 //! crash or a failing broker leaves behind set up by hand: a repeat never answers for a
 //! message that is not in the mailbox, and a first sender taking back its record never takes
-//! one a repeat queued.
+//! one a repeat queued. Each case runs with mailboxes of their own file (record, then
+//! message) and with mailboxes in the store's file (both in one commit).
 
 #![allow(clippy::unwrap_used)]
 
@@ -26,13 +27,16 @@ struct Fixture {
     intake: Intake,
 }
 
-async fn fixture() -> Fixture {
+/// `in_store`: the mailboxes live in the store's file.
+async fn fixture(in_store: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let records = Records::new(Arc::new(
-        RedbStore::open(&dir.path().join("store")).unwrap(),
-    ));
-    let mailboxes: Arc<dyn Mailboxes> =
-        Arc::new(FileMailboxes::open(&dir.path().join("mail")).await.unwrap());
+    let store = RedbStore::open(&dir.path().join("store")).unwrap();
+    let mailboxes: Arc<dyn Mailboxes> = if in_store {
+        Arc::new(FileMailboxes::within(&store, None).await.unwrap())
+    } else {
+        Arc::new(FileMailboxes::open(&dir.path().join("mail")).await.unwrap())
+    };
+    let records = Records::new(Arc::new(store));
     let actor = pb::Actor {
         id: "a1".into(),
         status: pb::ActorStatus::Ready.into(),
@@ -68,9 +72,7 @@ async fn execution(f: &Fixture, id: &str) -> Option<pb::Execution> {
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_repeat_answers_the_first_execution_and_queues_nothing_more() {
-    let f = fixture().await;
+async fn a_repeat_answers_the_first_execution_and_queues_nothing_more(f: Fixture) {
     let (first, repeated) = f.intake.accept_once(keyed("k1")).await.unwrap();
     assert!(!repeated);
     assert!(execution(&f, &first.execution.id).await.unwrap().queued);
@@ -84,9 +86,7 @@ async fn a_repeat_answers_the_first_execution_and_queues_nothing_more() {
     assert_eq!(f.mailboxes.depth("a1").await.unwrap(), 2);
 }
 
-#[tokio::test]
-async fn a_repeat_queues_the_message_a_dead_first_sender_left_unqueued() {
-    let f = fixture().await;
+async fn a_repeat_queues_the_message_a_dead_first_sender_left_unqueued(f: Fixture) {
     // The first sender wrote the record and died before the mailbox took the message.
     let id = ids::derived_id("k1");
     let orphan = pb::Execution {
@@ -112,9 +112,7 @@ async fn a_repeat_queues_the_message_a_dead_first_sender_left_unqueued() {
     assert_eq!(f.mailboxes.depth("a1").await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn a_first_sender_taking_back_keeps_a_record_a_repeat_queued() {
-    let f = fixture().await;
+async fn a_first_sender_taking_back_keeps_a_record_a_repeat_queued(f: Fixture) {
     let id = ids::derived_id("k1");
     let key = child_key("a1", &id);
     let written = pb::Execution {
@@ -147,9 +145,7 @@ async fn a_first_sender_taking_back_keeps_a_record_a_repeat_queued() {
     );
 }
 
-#[tokio::test]
-async fn concurrent_repeats_accept_one_message() {
-    let f = fixture().await;
+async fn concurrent_repeats_accept_one_message(f: Fixture) {
     let sends = (0..8).map(|_| f.intake.accept_once(keyed("k1")));
     let answers = futures::future::join_all(sends).await;
     let ids: std::collections::HashSet<String> = answers
@@ -168,9 +164,7 @@ async fn concurrent_repeats_accept_one_message() {
     assert_eq!(listed.len(), 1);
 }
 
-#[tokio::test]
-async fn a_key_used_again_for_another_message_is_refused() {
-    let f = fixture().await;
+async fn a_key_used_again_for_another_message_is_refused(f: Fixture) {
     let (first, _) = f.intake.accept_once(keyed("k1")).await.unwrap();
     let mut other = keyed("k1");
     other.body = b"something else".to_vec();
@@ -188,3 +182,29 @@ async fn a_key_used_again_for_another_message_is_refused() {
     assert_eq!(again.execution.id, first.execution.id);
     assert_eq!(f.mailboxes.depth("a1").await.unwrap(), 1);
 }
+
+/// Each case as two tests: mailboxes in a file of their own, and in the store's file.
+macro_rules! on_both_layouts {
+    ($($case:ident),* $(,)?) => {
+        mod own_file {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::fixture(false).await).await;
+            })*
+        }
+        mod store_file {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::fixture(true).await).await;
+            })*
+        }
+    };
+}
+
+on_both_layouts!(
+    a_repeat_answers_the_first_execution_and_queues_nothing_more,
+    a_repeat_queues_the_message_a_dead_first_sender_left_unqueued,
+    a_first_sender_taking_back_keeps_a_record_a_repeat_queued,
+    concurrent_repeats_accept_one_message,
+    a_key_used_again_for_another_message_is_refused,
+);

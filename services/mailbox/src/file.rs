@@ -1,5 +1,8 @@
-//! Embedded durable mailboxes in one redb file, for the single-process `abaco up`.
+//! Embedded durable mailboxes in a redb file, for the single-process `abaco up`.
 //!
+//! `abaco up` keeps them in the store's own file, written through the store's writer, so an
+//! accepted message and its execution record go in with one commit
+//! ([`Mailboxes::publish_recorded`]); they can also have a file of their own.
 //! The file holds every message not yet acked, keyed by (actor id, sequence), plus a
 //! "handed out once" flag per message so a restart can report `redelivered`. Which messages
 //! are currently handed out, and to whom, lives only in memory: after a crash nothing is
@@ -10,17 +13,19 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use abaco::mailbox::{Acker, Consumer, Delivery, MailboxError, Mailboxes, Published};
-use abaco_store::GroupCommit;
+use abaco::mailbox::{
+    Acker, Consumer, Delivery, MailboxError, Mailboxes, Published, RecordWrite, Recorded,
+};
+use abaco_store::{GroupCommit, Guarded, RedbStore, insert_guarded_in};
 use async_trait::async_trait;
 use bytes::Bytes;
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use tokio::sync::Notify;
 
 /// Message bodies by (actor id, sequence).
-const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("messages");
+pub(crate) const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("messages");
 /// Messages handed out at least once, same keys as `MESSAGES`.
-const DELIVERED: TableDefinition<(&str, u64), ()> = TableDefinition::new("delivered");
+pub(crate) const DELIVERED: TableDefinition<(&str, u64), ()> = TableDefinition::new("delivered");
 
 fn backend(what: &str, err: impl std::fmt::Display) -> MailboxError {
     metrics::counter!(abaco::metrics::BROKER_ERRORS, "backend" => "embedded").increment(1);
@@ -40,6 +45,8 @@ struct Inner {
     _db: Arc<Database>,
     /// Every write goes through here, so concurrent publishes share durable commits.
     writer: GroupCommit,
+    /// The file is the store's, so a record can go in with a message.
+    with_store: bool,
     /// Sequences are global rather than per actor: one counter, monotonic across restarts.
     next_seq: AtomicU64,
     next_consumer: AtomicU64,
@@ -102,53 +109,72 @@ impl FileMailboxes {
     /// Opens (or creates) the mailbox file at `path`, loading every message not yet acked.
     pub async fn open(path: &Path) -> Result<Self, MailboxError> {
         let path = path.to_owned();
-        let inner = tokio::task::spawn_blocking(move || Inner::open(&path))
+        let opened = tokio::task::spawn_blocking(move || -> Result<_, MailboxError> {
+            let db = Database::create(&path).map_err(|e| backend("open mailbox file", e))?;
+            let db = Arc::new(db);
+            let writer = GroupCommit::start(&db, "mailbox").map_err(|e| backend("open", e))?;
+            Ok((db, writer))
+        })
+        .await
+        .map_err(|e| backend("open", e))??;
+        let (db, writer) = opened;
+        Self::load(db, writer, false).await
+    }
+
+    /// The mailboxes inside `store`'s file, written through its writer. Messages left in a
+    /// mailbox file of their own at `legacy` (where earlier versions kept them) are moved in
+    /// first, and that file removed.
+    pub async fn within(store: &RedbStore, legacy: Option<&Path>) -> Result<Self, MailboxError> {
+        if let Some(legacy) = legacy.filter(|path| path.exists()) {
+            crate::legacy::move_into(store.writer(), legacy).await?;
+        }
+        Self::load(store.database().clone(), store.writer().clone(), true).await
+    }
+
+    /// Makes the tables if need be and loads every message not yet acked.
+    async fn load(
+        db: Arc<Database>,
+        writer: GroupCommit,
+        with_store: bool,
+    ) -> Result<Self, MailboxError> {
+        let loaded = writer
+            .write(|txn| -> Result<_, redb::Error> {
+                let messages = txn.open_table(MESSAGES)?;
+                let delivered = txn.open_table(DELIVERED)?;
+                let mut boxes: HashMap<String, Arc<Mailbox>> = HashMap::new();
+                let mut max_seq = 0;
+                for row in messages.iter()? {
+                    let (key, _) = row?;
+                    let (actor, seq) = key.value();
+                    max_seq = max_seq.max(seq);
+                    let seen = delivered.get((actor, seq))?.is_some();
+                    let mb = boxes.entry(actor.to_owned()).or_default();
+                    let mut st = mb.lock();
+                    st.waiting.insert(seq);
+                    if seen {
+                        st.seen.insert(seq);
+                    }
+                }
+                Ok((boxes, max_seq))
+            })
             .await
-            .map_err(|e| backend("open", e))??;
+            .map_err(|e| backend("load", e))?
+            .map_err(|e| backend("load", e))?;
+        let (boxes, max_seq) = loaded;
         Ok(Self {
-            inner: Arc::new(inner),
+            inner: Arc::new(Inner {
+                _db: db,
+                writer,
+                with_store,
+                next_seq: AtomicU64::new(max_seq + 1),
+                next_consumer: AtomicU64::new(1),
+                boxes: Mutex::new(boxes),
+            }),
         })
     }
 }
 
 impl Inner {
-    fn open(path: &Path) -> Result<Self, MailboxError> {
-        let db = Database::create(path).map_err(|e| backend("open mailbox file", e))?;
-        let txn = db.begin_write().map_err(|e| backend("open", e))?;
-        let mut boxes: HashMap<String, Arc<Mailbox>> = HashMap::new();
-        let mut max_seq = 0;
-        {
-            let messages = txn.open_table(MESSAGES).map_err(|e| backend("open", e))?;
-            let delivered = txn.open_table(DELIVERED).map_err(|e| backend("open", e))?;
-            for row in messages.iter().map_err(|e| backend("load", e))? {
-                let (key, _) = row.map_err(|e| backend("load", e))?;
-                let (actor, seq) = key.value();
-                max_seq = max_seq.max(seq);
-                let seen = delivered
-                    .get((actor, seq))
-                    .map_err(|e| backend("load", e))?
-                    .is_some();
-                let mb = boxes.entry(actor.to_owned()).or_default();
-                let mut st = mb.lock();
-                st.waiting.insert(seq);
-                if seen {
-                    st.seen.insert(seq);
-                }
-            }
-        }
-        // Commit so the tables exist for later read transactions.
-        txn.commit().map_err(|e| backend("open", e))?;
-        let db = Arc::new(db);
-        let writer = GroupCommit::start(&db, "mailbox").map_err(|e| backend("open", e))?;
-        Ok(Self {
-            _db: db,
-            writer,
-            next_seq: AtomicU64::new(max_seq + 1),
-            next_consumer: AtomicU64::new(1),
-            boxes: Mutex::new(boxes),
-        })
-    }
-
     fn boxes(&self) -> MutexGuard<'_, HashMap<String, Arc<Mailbox>>> {
         self.boxes.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -159,6 +185,25 @@ impl Inner {
 
     fn existing(&self, actor_id: &str) -> Option<Arc<Mailbox>> {
         self.boxes().get(actor_id).cloned()
+    }
+
+    /// Makes a message whose row is durable visible to consumers; whether its box was made
+    /// for it.
+    fn arrived(&self, actor_id: &str, seq: u64) -> Published {
+        // Looked up after the write: a deletion removes the box before its rows, so a row
+        // written after a deletion lands in a box made since (here, or by a consumer), which
+        // no publish went into yet.
+        let mb = self.mailbox(actor_id);
+        let mut st = mb.lock();
+        let published = if std::mem::replace(&mut st.published, true) {
+            Published::Existing
+        } else {
+            Published::Created
+        };
+        st.waiting.insert(seq);
+        drop(st);
+        mb.changed.notify_waiters();
+        published
     }
 
     /// Runs `work` in a shared, durable write transaction.
@@ -223,20 +268,55 @@ impl Mailboxes for FileMailboxes {
                 Ok(())
             })
             .await?;
-        // Looked up after the write: a deletion removes the box before its rows, so a row
-        // written after a deletion lands in a box made since (here, or by a consumer), which
-        // no publish went into yet.
-        let mb = self.inner.mailbox(actor_id);
-        let mut st = mb.lock();
-        let published = if std::mem::replace(&mut st.published, true) {
-            Published::Existing
-        } else {
-            Published::Created
-        };
-        st.waiting.insert(seq);
-        drop(st);
-        mb.changed.notify_waiters();
-        Ok(published)
+        Ok(self.inner.arrived(actor_id, seq))
+    }
+
+    async fn publish_recorded(
+        &self,
+        actor_id: &str,
+        message: Bytes,
+        record: RecordWrite,
+    ) -> Result<Option<Recorded>, MailboxError> {
+        if !self.inner.with_store {
+            return Ok(None);
+        }
+        let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
+        let actor = actor_id.to_owned();
+        let written = self
+            .inner
+            .writer
+            .write(move |txn| -> Result<Recorded, MailboxError> {
+                let guard = (record.guard.0, record.guard.1.as_str());
+                let (table, key, value) = (record.table, &record.key, &record.value);
+                let guarded =
+                    insert_guarded_in(txn, table, key, value, guard, record.admit, &record.also);
+                let guard = match guarded {
+                    Ok(Guarded::Inserted(guard)) => guard,
+                    Ok(Guarded::Absent) => return Ok(Recorded::GuardAbsent),
+                    Ok(Guarded::Refused(guard)) => return Ok(Recorded::GuardRefused(guard)),
+                    Err(abaco::store::StoreError::Conflict) => return Ok(Recorded::Conflict),
+                    Err(error) => return Err(backend("record", error)),
+                };
+                // An error here leaves the record in; the caller removes it.
+                let mut rows = txn
+                    .open_table(MESSAGES)
+                    .map_err(|e| backend("publish", e))?;
+                rows.insert((actor.as_str(), seq), message.as_ref())
+                    .map_err(|e| backend("publish", e))?;
+                Ok(Recorded::Published {
+                    guard,
+                    published: Published::Existing,
+                })
+            })
+            .await
+            .map_err(|e| backend("publish", e))??;
+        Ok(Some(match written {
+            Recorded::Published { guard, .. } => Recorded::Published {
+                guard,
+                published: self.inner.arrived(actor_id, seq),
+            },
+            other => other,
+        }))
     }
 
     async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError> {

@@ -5,11 +5,13 @@
 
 mod amqp;
 mod file;
+mod legacy;
 
 use std::{sync::Arc, time::Duration};
 
 use abaco::mailbox::{MailboxError, Mailboxes};
 use abaco::settings::{Backend, Settings};
+use abaco_store::RedbStore;
 
 pub use amqp::{
     AmqpMailboxes, AmqpTimings, CONNECT_TIMEOUT, DEFAULT_PREFIX, RESUBSCRIBE_FOR,
@@ -17,16 +19,29 @@ pub use amqp::{
 };
 pub use file::FileMailboxes;
 
-/// Opens the mailboxes the settings ask for: a file under `data_dir` when embedded, the
+/// Where the embedded mailboxes had a file of their own, under `data_dir`.
+const LEGACY_FILE: &str = "mailboxes.redb";
+
+/// Opens the mailboxes the settings ask for: when embedded, inside the file of `store` (an
+/// old `data_dir/mailboxes.redb` is moved in), or without one in that file of their own; the
 /// RabbitMQ broker at `amqp_url` when distributed, with queues named
 /// `{namespace}.actor.{actor_id}`.
-pub async fn open(settings: &Settings) -> Result<Arc<dyn Mailboxes>, MailboxError> {
+pub async fn open(
+    settings: &Settings,
+    store: Option<&RedbStore>,
+) -> Result<Arc<dyn Mailboxes>, MailboxError> {
     Ok(match settings.backend {
         Backend::Embedded => {
-            tokio::fs::create_dir_all(&settings.data_dir)
-                .await
-                .map_err(|e| MailboxError::Backend(format!("create data dir: {e}")))?;
-            Arc::new(FileMailboxes::open(&settings.data_dir.join("mailboxes.redb")).await?)
+            let legacy = settings.data_dir.join(LEGACY_FILE);
+            match store {
+                Some(store) => Arc::new(FileMailboxes::within(store, Some(&legacy)).await?),
+                None => {
+                    tokio::fs::create_dir_all(&settings.data_dir)
+                        .await
+                        .map_err(|e| MailboxError::Backend(format!("create data dir: {e}")))?;
+                    Arc::new(FileMailboxes::open(&legacy).await?)
+                }
+            }
         }
         Backend::Distributed => {
             let prefix = format!("{}.actor.", settings.namespace);

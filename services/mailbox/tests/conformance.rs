@@ -1,5 +1,6 @@
-//! One behaviour, two backends: every case here runs on the redb file mailboxes and on
-//! RabbitMQ (`ABACO_TEST_AMQP_URL`, default the local broker).
+//! One behaviour, two backends: every case here runs on the redb file mailboxes (in a file of
+//! their own, and in the store's file as `abaco up` keeps them) and on RabbitMQ
+//! (`ABACO_TEST_AMQP_URL`, default the local broker).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
@@ -33,6 +34,17 @@ where
     let mb = FileMailboxes::open(&dir.path().join("mailboxes.redb"))
         .await
         .unwrap();
+    timeout(TEST_LIMIT, case(Arc::new(mb))).await.unwrap();
+}
+
+async fn in_store_file<F, Fut>(case: F)
+where
+    F: FnOnce(Arc<dyn Mailboxes>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let store = abaco_store::RedbStore::open(&dir.path().join("store.redb")).unwrap();
+    let mb = FileMailboxes::within(&store, None).await.unwrap();
     timeout(TEST_LIMIT, case(Arc::new(mb))).await.unwrap();
 }
 
@@ -71,6 +83,11 @@ macro_rules! conformance {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn file() {
                 super::on_file(super::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn store_file() {
+                super::in_store_file(super::$name).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -20,23 +20,26 @@ use abaco::{
 };
 
 pub use group_commit::{CommitError, GroupCommit};
-pub use redb_store::RedbStore;
+pub use redb_store::{Guarded, RedbStore, insert_guarded_in};
 pub use redis_store::{DEFAULT_PREFIX, RedisStore};
 
 /// The store the settings ask for: a redb file at `data_dir/store.redb` for the embedded
 /// backend, Redis at `redis_url` for the distributed one.
 pub async fn open(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
     match settings.backend {
-        Backend::Embedded => {
-            let path = settings.data_dir.join("store.redb");
-            // Opening touches the disk and may wait on the file lock: keep it off the runtime.
-            let store = tokio::task::spawn_blocking(move || RedbStore::open(&path))
-                .await
-                .map_err(|e| StoreError::Backend(format!("opening the store: {e}")))??;
-            Ok(Arc::new(store))
-        }
+        Backend::Embedded => Ok(Arc::new(open_embedded(settings).await?)),
         Backend::Distributed => Ok(Arc::new(
             RedisStore::connect_with_prefix(&settings.redis_url, &settings.namespace).await?,
         )),
     }
+}
+
+/// The embedded store at `data_dir/store.redb`, as its own type (the embedded mailboxes live
+/// in the same file).
+pub async fn open_embedded(settings: &Settings) -> Result<RedbStore, StoreError> {
+    let path = settings.data_dir.join("store.redb");
+    // Opening touches the disk and may wait on the file lock: keep it off the runtime.
+    tokio::task::spawn_blocking(move || RedbStore::open(&path))
+        .await
+        .map_err(|e| StoreError::Backend(format!("opening the store: {e}")))?
 }

@@ -135,6 +135,17 @@ impl RedbStore {
         &self.path
     }
 
+    /// The open file, for tables that live beside the store's (the embedded mailboxes).
+    pub fn database(&self) -> &Arc<Database> {
+        &self.db
+    }
+
+    /// The file's one writer: writes to tables beside the store's go through it too, so
+    /// they share its commits.
+    pub fn writer(&self) -> &GroupCommit {
+        &self.writer
+    }
+
     /// Runs `work` on the blocking pool: redb does synchronous file I/O and fsyncs.
     async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
@@ -158,6 +169,58 @@ impl RedbStore {
             .await
             .map_err(|e: CommitError| StoreError::Backend(e.to_string()))?
     }
+}
+
+/// What [`insert_guarded_in`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guarded {
+    /// The record and its index entries are in; the guard as read.
+    Inserted(Versioned),
+    /// The guard is absent (or expired): nothing was written.
+    Absent,
+    /// The guard is there but `admit` refused it: nothing was written.
+    Refused(Versioned),
+}
+
+/// [`Store::insert_guarded`] inside a write transaction someone else commits, so that other
+/// writes can share its durable step (the embedded mailboxes put an accepted message in the
+/// same commit as its execution record). `admit` sees the guard's bytes and may refuse it
+/// (an actor being deleted); a record already at `key` is `Err(Conflict)`. Nothing is
+/// written unless the answer is `Inserted`.
+pub fn insert_guarded_in(
+    txn: &WriteTransaction,
+    table: Table,
+    key: &str,
+    value: &[u8],
+    guard: (Table, &str),
+    admit: impl FnOnce(&[u8]) -> bool,
+    also: &[(Table, String)],
+) -> Result<Guarded, StoreError> {
+    let now = now_millis();
+    let guard = {
+        let guards = txn.open_table(definition(guard.0)).map_err(backend)?;
+        live_row(&guards, guard.1, now)?
+    };
+    let Some(guard) = guard else {
+        return Ok(Guarded::Absent);
+    };
+    if !admit(&guard.value) {
+        return Ok(Guarded::Refused(guard.into_versioned()));
+    }
+    {
+        let mut rows = txn.open_table(definition(table)).map_err(backend)?;
+        if live_row(&rows, key, now)?.is_some() {
+            return Err(StoreError::Conflict);
+        }
+        rows.insert(key, Row::encode(1, 0, value).as_slice())
+            .map_err(backend)?;
+    }
+    for (index, entry) in also {
+        let mut rows = txn.open_table(definition(*index)).map_err(backend)?;
+        rows.insert(entry.as_str(), Row::encode(1, 0, &[]).as_slice())
+            .map_err(backend)?;
+    }
+    Ok(Guarded::Inserted(guard.into_versioned()))
 }
 
 #[async_trait]
@@ -216,28 +279,11 @@ impl Store for RedbStore {
         let (key, (guard_table, guard_key)) = (key.to_owned(), (guard.0, guard.1.to_owned()));
         let also = also.to_vec();
         self.write(move |txn| {
-            let now = now_millis();
-            let guard = {
-                let guards = txn.open_table(definition(guard_table)).map_err(backend)?;
-                live_row(&guards, &guard_key, now)?
-            };
-            let Some(guard) = guard else {
-                return Ok(None);
-            };
-            {
-                let mut rows = txn.open_table(definition(table)).map_err(backend)?;
-                if live_row(&rows, &key, now)?.is_some() {
-                    return Err(StoreError::Conflict);
-                }
-                rows.insert(key.as_str(), Row::encode(1, 0, &value).as_slice())
-                    .map_err(backend)?;
+            let guard = (guard_table, guard_key.as_str());
+            match insert_guarded_in(txn, table, &key, &value, guard, |_| true, &also)? {
+                Guarded::Inserted(guard) => Ok(Some(guard)),
+                Guarded::Absent | Guarded::Refused(_) => Ok(None),
             }
-            for (index, entry) in &also {
-                let mut rows = txn.open_table(definition(*index)).map_err(backend)?;
-                rows.insert(entry.as_str(), Row::encode(1, 0, &[]).as_slice())
-                    .map_err(backend)?;
-            }
-            Ok(Some(guard.into_versioned()))
         })
         .await
     }
