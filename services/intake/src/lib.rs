@@ -22,6 +22,10 @@ use prost::Message;
 /// Turns of an idempotent accept before it gives up on a record that keeps changing.
 const IDEMPOTENT_ATTEMPTS: usize = 4;
 
+/// Fresh execution ids tried for one message before giving up; a second is needed about once
+/// in 2^36 messages of one millisecond.
+const FRESH_ID_ATTEMPTS: usize = 3;
+
 /// A message to accept.
 #[derive(Debug, Clone, Default)]
 pub struct Incoming {
@@ -78,18 +82,34 @@ impl Intake {
     /// when an execution of the given id exists already, `Unavailable` when the broker did not
     /// take the message (then nothing of it remains).
     pub async fn accept(&self, incoming: Incoming) -> Result<Accepted> {
-        self.accept_with(incoming, Vec::new()).await
+        if let Some(id) = incoming.execution_id.clone() {
+            return self.accept_with(&incoming, id, Vec::new()).await;
+        }
+        // A fresh id is taken already only by chance (its random part, within one
+        // millisecond): a new one settles it.
+        for _ in 0..FRESH_ID_ATTEMPTS {
+            let id = ids::new_time_ordered_id();
+            match self.accept_with(&incoming, id, Vec::new()).await {
+                Err(AbacoError::Conflict(_)) => {}
+                done => return done,
+            }
+        }
+        Err(AbacoError::Unavailable(
+            "no free execution id was found for this message; send it again".into(),
+        ))
     }
 
-    /// [`Intake::accept`], the record carrying `request_digest` (empty: none).
+    /// [`Intake::accept`] as execution `id`, the record carrying `request_digest` (empty:
+    /// none).
     async fn accept_with(
         &self,
-        mut incoming: Incoming,
+        incoming: &Incoming,
+        id: String,
         request_digest: Vec<u8>,
     ) -> Result<Accepted> {
         let received = time::now();
         let execution = pb::Execution {
-            id: incoming.execution_id.take().unwrap_or_else(ids::new_id),
+            id,
             actor_id: incoming.actor_id.clone(),
             executor: incoming.executor.clone(),
             status: pb::ExecutionStatus::Submitted.into(),
@@ -216,7 +236,10 @@ impl Intake {
         // Each turn either settles or saw the record vanish (its first sender took it back);
         // a few turns cover senders racing a broker that fails and recovers.
         for _ in 0..IDEMPOTENT_ATTEMPTS {
-            match self.accept_with(incoming.clone(), digest.clone()).await {
+            match self
+                .accept_with(&incoming, id.clone(), digest.clone())
+                .await
+            {
                 Ok(accepted) => {
                     self.mark_queued(&key).await?;
                     return Ok((accepted, false));
@@ -243,7 +266,7 @@ impl Intake {
             let settled = execution.queued || execution.status() != pb::ExecutionStatus::Submitted;
             if !settled {
                 let received = execution.message_received_time.clone();
-                let message = mailbox_message(incoming.clone(), &execution.id, received);
+                let message = mailbox_message(&incoming, &execution.id, received);
                 self.publish(&actor.id, message).await?;
                 if !self.mark_queued(&key).await? {
                     // Taken back by its first sender after our copy went out: accept anew.
@@ -320,16 +343,16 @@ impl Intake {
 }
 
 /// `incoming` as the mailbox carries it, encoded: the message of execution `execution_id`.
-fn mailbox_message(incoming: Incoming, execution_id: &str, received: String) -> Bytes {
+fn mailbox_message(incoming: &Incoming, execution_id: &str, received: String) -> Bytes {
     let message = pb::MailboxMessage {
         execution_id: execution_id.to_owned(),
-        actor_id: incoming.actor_id,
-        body: incoming.body,
-        content_type: incoming.content_type,
-        environment: incoming.environment,
-        sender: incoming.executor,
+        actor_id: incoming.actor_id.clone(),
+        body: incoming.body.clone(),
+        content_type: incoming.content_type.clone(),
+        environment: incoming.environment.clone(),
+        sender: incoming.executor.clone(),
         received_time: received,
-        trace_context: incoming.trace_context,
+        trace_context: incoming.trace_context.clone(),
     };
     Bytes::from(message.encode_to_vec())
 }
