@@ -222,6 +222,13 @@ pub struct Settings {
     /// Seconds between keep-alive comments on a followed run's event stream, so proxies do
     /// not close a quiet one.
     pub follow_keep_alive_secs: u64,
+    /// Seconds `abaco up` waits at exit for its workers to give back what they hold.
+    pub shutdown_drain_secs: u64,
+    /// Seconds a process waits at exit for its last spans to reach the collector.
+    pub telemetry_flush_secs: u64,
+    /// Milliseconds a worker pauses after a store failure before its next delivery, so a
+    /// sick store is not hammered.
+    pub worker_store_backoff_ms: u64,
     /// Origins whose web pages may call the REST API (CORS); `*` for any.
     pub cors_origins: Vec<String>,
     /// The user a request acts as in `header` mode when it names none.
@@ -406,6 +413,9 @@ impl Default for Settings {
             sync_poll_ms: 50,
             service_connect_timeout_secs: 5,
             follow_keep_alive_secs: 15,
+            shutdown_drain_secs: 5,
+            telemetry_flush_secs: 5,
+            worker_store_backoff_ms: 1000,
             sync_max_queue: 3,
             cors_origins: vec!["*".into()],
             default_user: "anonymous".into(),

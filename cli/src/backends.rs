@@ -243,6 +243,7 @@ impl Backends {
                 configs_key: configs_key(settings),
                 liveness_timeout: Duration::from_secs(settings.worker_timeout_secs),
                 owner_poll: Duration::from_millis(settings.worker_owner_poll_ms.max(1)),
+                store_backoff: Duration::from_millis(settings.worker_store_backoff_ms),
                 retry_backoff: Duration::from_millis(settings.retry_backoff_ms),
                 retry_backoff_max: Duration::from_secs(settings.retry_backoff_max_secs),
                 network_holder: settings.run_network_holder,

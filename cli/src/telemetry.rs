@@ -17,20 +17,19 @@ use tracing_subscriber::{
     EnvFilter, Layer, filter::Targets, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
 
-/// Longest wait at exit for the last spans to reach the collector.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Flushes and stops the span exporter when dropped; hold it until the process ends.
 #[derive(Debug)]
 #[must_use = "dropping the guard stops exporting traces"]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    /// Longest wait at exit for the last spans to reach the collector.
+    flush_for: Duration,
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take()
-            && let Err(error) = provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+            && let Err(error) = provider.shutdown_with_timeout(self.flush_for)
         {
             tracing::warn!(%error, "traces not all exported at exit");
         }
@@ -72,7 +71,10 @@ pub fn init(settings: &Settings, component: &str) -> anyhow::Result<TelemetryGua
     if let Some((endpoint, error)) = failure {
         tracing::warn!(endpoint, %error, "OTLP exporter not started; traces are not exported");
     }
-    Ok(TelemetryGuard { provider })
+    Ok(TelemetryGuard {
+        provider,
+        flush_for: Duration::from_secs(settings.telemetry_flush_secs),
+    })
 }
 
 /// A tracer provider that batches spans to the OTLP/gRPC collector at `endpoint`. The channel
@@ -116,9 +118,10 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             tracing::info_span!("lost").in_scope(|| tracing::info!("nobody hears this"));
         });
+        let flush_for = Duration::from_secs(Settings::default().telemetry_flush_secs);
         let started = Instant::now();
-        let _ = provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
-        assert!(started.elapsed() < SHUTDOWN_TIMEOUT + Duration::from_secs(1));
+        let _ = provider.shutdown_with_timeout(flush_for);
+        assert!(started.elapsed() < flush_for + Duration::from_secs(1));
     }
 
     #[tokio::test]

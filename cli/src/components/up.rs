@@ -19,9 +19,6 @@ use super::{
 };
 use crate::backends::{self, Backends};
 
-/// How long workers get to finish their runs when the process is asked to stop.
-const DRAIN: Duration = Duration::from_secs(5);
-
 /// Runs gateway, services, spawner (workers as tasks) and health checks until `stop`.
 pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     // The components of this process prove themselves to each other with this token, so that
@@ -106,7 +103,8 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
         abaco_gateway::serve(http, gateway, stop.clone().cancelled_owned()),
     );
     workers_stop.cancel();
-    let drained = tokio::time::timeout(DRAIN, async {
+    let drain = Duration::from_secs(settings.shutdown_drain_secs);
+    let drained = tokio::time::timeout(drain, async {
         while abaco_spawner::Launcher::running(launcher.as_ref()) > 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -49,9 +49,6 @@ pub use env::{BINARY, RunContext, build as build_env};
 pub use hot::HOT_HINT;
 pub use mounts::{MountError, TenantMounts};
 
-/// Pause after a store failure before the next delivery, so a sick store is not hammered.
-const BACKOFF: Duration = Duration::from_secs(1);
-
 /// Settings of a worker; zero values on the actor fall back to these.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -94,6 +91,8 @@ pub struct WorkerSettings {
     pub retry_backoff_max: Duration,
     /// How often a redelivered copy whose execution a live worker runs looks again.
     pub owner_poll: Duration,
+    /// Pause after a store failure before the next delivery, so a sick store is not hammered.
+    pub store_backoff: Duration,
     /// Runs join a network namespace their worker keeps (see [`NetworkHolder`]) instead of
     /// each getting one of its own.
     pub network_holder: bool,
@@ -120,6 +119,7 @@ impl Default for WorkerSettings {
             retry_backoff: Duration::from_secs(1),
             retry_backoff_max: Duration::from_secs(60),
             owner_poll: Duration::from_millis(500),
+            store_backoff: Duration::from_secs(1),
             network_holder: false,
         }
     }
@@ -272,7 +272,7 @@ async fn process(ctx: &WorkerContext, delivery: Delivery) -> Result<Flow, Worker
             )
             .await;
             if let Err(error) = kept {
-                return give_back(delivery, error).await;
+                return give_back(delivery, error, ctx.settings.store_backoff).await;
             }
             tracing::error!(
                 actor = ctx.actor_id(),
@@ -320,7 +320,7 @@ async fn execute(
             settle(delivery.reject(true).await);
             return Ok(Flow::Stop);
         }
-        Err(error) => return give_back(delivery, error).await,
+        Err(error) => return give_back(delivery, error, ctx.settings.store_backoff).await,
     };
     if actor.revision != ctx.handle.snapshot().revision {
         // The actor was updated: a message accepted after that must run on the new revision's
@@ -348,7 +348,12 @@ async fn execute(
             Ok(records::Claim::Finished(execution)) => {
                 // Its end may not have been told yet (the worker that recorded it died first).
                 if let Err(error) = announce::ended(ctx, &actor, &execution).await {
-                    return give_back(delivery, AbacoError::Unavailable(error.to_string())).await;
+                    return give_back(
+                        delivery,
+                        AbacoError::Unavailable(error.to_string()),
+                        ctx.settings.store_backoff,
+                    )
+                    .await;
                 }
                 tracing::info!(execution = %message.execution_id, "already recorded; acked without running");
                 settle(delivery.ack().await);
@@ -371,7 +376,7 @@ async fn execute(
                 )
                 .await;
                 if let Err(error) = kept {
-                    return give_back(delivery, error).await;
+                    return give_back(delivery, error, ctx.settings.store_backoff).await;
                 }
                 tracing::warn!(execution = %message.execution_id, "message without an execution record put aside as a dead letter");
                 settle(delivery.ack().await);
@@ -386,7 +391,7 @@ async fn execute(
                 }
                 tokio::time::sleep(ctx.settings.owner_poll).await;
             }
-            Err(error) => return give_back(delivery, error).await,
+            Err(error) => return give_back(delivery, error, ctx.settings.store_backoff).await,
         }
     };
 
@@ -463,7 +468,12 @@ async fn execute(
     };
     if let Err(error) = announce::ended(ctx, &actor, &ended).await {
         // Recorded but not told: the message comes back, finds the record final, and tells.
-        return give_back(delivery, AbacoError::Unavailable(error.to_string())).await;
+        return give_back(
+            delivery,
+            AbacoError::Unavailable(error.to_string()),
+            ctx.settings.store_backoff,
+        )
+        .await;
     }
     settle(delivery.ack().await);
     Ok(Flow::Continue)
@@ -498,10 +508,14 @@ async fn show_busy(ctx: &WorkerContext, container: &str) {
 }
 
 /// Hands a message back after a store failure and pauses.
-async fn give_back(delivery: Delivery, error: AbacoError) -> Result<Flow, WorkerError> {
+async fn give_back(
+    delivery: Delivery,
+    error: AbacoError,
+    pause: Duration,
+) -> Result<Flow, WorkerError> {
     tracing::warn!(%error, "store failed; message given back");
     settle(delivery.reject(true).await);
-    tokio::time::sleep(BACKOFF).await;
+    tokio::time::sleep(pause).await;
     Ok(Flow::Continue)
 }
 
