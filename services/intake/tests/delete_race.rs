@@ -5,76 +5,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+mod common;
 
-use abaco::{
-    AbacoError,
-    fleet::NoFleet,
-    mailbox::{Consumer, MailboxError, Mailboxes, Published},
-    pb,
-    records::Records,
-    store::Table,
-};
+use std::{collections::HashMap, sync::Arc};
+
+use abaco::{AbacoError, fleet::NoFleet, mailbox::Mailboxes, pb, records::Records, store::Table};
 use abaco_intake::{Incoming, Intake};
 use abaco_mailbox::FileMailboxes;
 use abaco_store::RedbStore;
-use async_trait::async_trait;
-use bytes::Bytes;
-
-/// The embedded mailboxes, with the actor's deletion run just before the first publish.
-#[derive(Debug)]
-struct DeletedMidSend {
-    inner: Arc<FileMailboxes>,
-    records: Records,
-    armed: Mutex<bool>,
-}
-
-#[async_trait]
-impl Mailboxes for DeletedMidSend {
-    async fn create(&self, actor_id: &str) -> Result<(), MailboxError> {
-        self.inner.create(actor_id).await
-    }
-
-    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError> {
-        let armed = std::mem::take(&mut *self.armed.lock().unwrap());
-        if armed {
-            // The registration service's deletion, in its order: mark, mailbox, records.
-            self.records
-                .update(Table::Actors, actor_id, |actor: &mut pb::Actor| {
-                    actor.set_status(pb::ActorStatus::ShuttingDown);
-                    Ok(true)
-                })
-                .await
-                .unwrap();
-            self.inner.delete(actor_id).await.unwrap();
-            self.records.purge_actor(actor_id).await.unwrap();
-        }
-        self.inner.publish(actor_id, message).await
-    }
-
-    async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError> {
-        self.inner.depth(actor_id).await
-    }
-
-    async fn purge(&self, actor_id: &str) -> Result<u64, MailboxError> {
-        self.inner.purge(actor_id).await
-    }
-
-    async fn delete(&self, actor_id: &str) -> Result<(), MailboxError> {
-        self.inner.delete(actor_id).await
-    }
-
-    async fn consume(
-        &self,
-        actor_id: &str,
-        prefetch: u16,
-    ) -> Result<Box<dyn Consumer>, MailboxError> {
-        self.inner.consume(actor_id, prefetch).await
-    }
-}
+use common::{DeletedMidSend, When};
 
 #[tokio::test]
 async fn a_send_racing_the_deletion_of_its_actor_leaves_nothing_and_says_so() {
@@ -90,11 +29,11 @@ async fn a_send_racing_the_deletion_of_its_actor_leaves_nothing_and_says_so() {
     };
     records.insert(Table::Actors, "a1", &actor).await.unwrap();
     file.create("a1").await.unwrap();
-    let mailboxes = Arc::new(DeletedMidSend {
-        inner: file.clone(),
-        records: records.clone(),
-        armed: Mutex::new(true),
-    });
+    let mailboxes = Arc::new(DeletedMidSend::new(
+        file.clone(),
+        records.clone(),
+        When::BeforePublish,
+    ));
     let intake = Intake::new(records.clone(), mailboxes, Arc::new(NoFleet));
 
     let sent = intake

@@ -6,16 +6,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    collections::HashMap,
-    path::Path,
-    sync::{Arc, Mutex},
-};
+mod common;
+
+use std::{collections::HashMap, path::Path, sync::Arc};
 
 use abaco::{
     AbacoError,
     fleet::NoFleet,
-    mailbox::{Consumer, MailboxError, Mailboxes, Published, RecordWrite, Recorded},
+    mailbox::{Mailboxes, RecordWrite, Recorded},
     pb,
     records::{Records, child_key},
     store::Table,
@@ -23,8 +21,8 @@ use abaco::{
 use abaco_intake::{Incoming, Intake};
 use abaco_mailbox::FileMailboxes;
 use abaco_store::RedbStore;
-use async_trait::async_trait;
 use bytes::Bytes;
+use common::{DeletedMidSend, When};
 use prost::Message as _;
 
 fn message(body: &str) -> Incoming {
@@ -166,68 +164,6 @@ async fn an_execution_id_taken_already_writes_no_second_message() {
     assert_eq!(kept.value.as_ref(), b"first");
 }
 
-/// The mailboxes in the store's file, with the actor's deletion run right after the first
-/// record-and-message commit, before the sender looks at what it wrote.
-#[derive(Debug)]
-struct DeletedAfterCommit {
-    inner: Arc<FileMailboxes>,
-    records: Records,
-    armed: Mutex<bool>,
-}
-
-#[async_trait]
-impl Mailboxes for DeletedAfterCommit {
-    async fn create(&self, actor_id: &str) -> Result<(), MailboxError> {
-        self.inner.create(actor_id).await
-    }
-
-    async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError> {
-        self.inner.publish(actor_id, message).await
-    }
-
-    async fn publish_recorded(
-        &self,
-        actor_id: &str,
-        message: Bytes,
-        record: RecordWrite,
-    ) -> Result<Option<Recorded>, MailboxError> {
-        let written = self.inner.publish_recorded(actor_id, message, record).await;
-        if std::mem::take(&mut *self.armed.lock().unwrap()) {
-            // The registration service's deletion, in its order: mark, mailbox, records.
-            self.records
-                .update(Table::Actors, actor_id, |actor: &mut pb::Actor| {
-                    actor.set_status(pb::ActorStatus::ShuttingDown);
-                    Ok(true)
-                })
-                .await
-                .unwrap();
-            self.inner.delete(actor_id).await.unwrap();
-            self.records.purge_actor(actor_id).await.unwrap();
-        }
-        written
-    }
-
-    async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError> {
-        self.inner.depth(actor_id).await
-    }
-
-    async fn purge(&self, actor_id: &str) -> Result<u64, MailboxError> {
-        self.inner.purge(actor_id).await
-    }
-
-    async fn delete(&self, actor_id: &str) -> Result<(), MailboxError> {
-        self.inner.delete(actor_id).await
-    }
-
-    async fn consume(
-        &self,
-        actor_id: &str,
-        prefetch: u16,
-    ) -> Result<Box<dyn Consumer>, MailboxError> {
-        self.inner.consume(actor_id, prefetch).await
-    }
-}
-
 #[tokio::test]
 async fn a_deletion_right_after_the_commit_leaves_nothing_and_the_send_says_so() {
     let dir = tempfile::tempdir().unwrap();
@@ -236,11 +172,11 @@ async fn a_deletion_right_after_the_commit_leaves_nothing_and_the_send_says_so()
         .insert(Table::Actors, "a1", &actor(pb::ActorStatus::Ready))
         .await
         .unwrap();
-    let mailboxes = Arc::new(DeletedAfterCommit {
-        inner: file.clone(),
-        records: records.clone(),
-        armed: Mutex::new(true),
-    });
+    let mailboxes = Arc::new(DeletedMidSend::new(
+        file.clone(),
+        records.clone(),
+        When::AfterRecordedCommit,
+    ));
     let intake = Intake::new(records.clone(), mailboxes, Arc::new(NoFleet));
     let sent = intake.accept(message("raced")).await;
     assert!(matches!(sent, Err(AbacoError::NotFound(_))), "{sent:?}");
