@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use abaco::mailbox::{
     Acker, Consumer, Delivery, MailboxError, Mailboxes, Published, RecordWrite, Recorded,
 };
+use abaco::store::{StoreError, Versioned};
 use abaco_store::{GroupCommit, Guarded, RedbStore, insert_guarded_in};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -282,40 +283,49 @@ impl Mailboxes for FileMailboxes {
         }
         let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
         let actor = actor_id.to_owned();
+        // The job answers the guard as read once both rows are in, or what refused them.
         let written = self
             .inner
             .writer
-            .write(move |txn| -> Result<Recorded, MailboxError> {
-                let guard = (record.guard.0, record.guard.1.as_str());
-                let (table, key, value) = (record.table, &record.key, &record.value);
-                let guarded =
-                    insert_guarded_in(txn, table, key, value, guard, record.admit, &record.also);
-                let guard = match guarded {
-                    Ok(Guarded::Inserted(guard)) => guard,
-                    Ok(Guarded::Absent) => return Ok(Recorded::GuardAbsent),
-                    Ok(Guarded::Refused(guard)) => return Ok(Recorded::GuardRefused(guard)),
-                    Err(abaco::store::StoreError::Conflict) => return Ok(Recorded::Conflict),
-                    Err(error) => return Err(backend("record", error)),
-                };
-                // An error here leaves the record in; the caller removes it.
-                let mut rows = txn
-                    .open_table(MESSAGES)
-                    .map_err(|e| backend("publish", e))?;
-                rows.insert((actor.as_str(), seq), message.as_ref())
-                    .map_err(|e| backend("publish", e))?;
-                Ok(Recorded::Published {
-                    guard,
-                    published: Published::Existing,
-                })
-            })
+            .write(
+                move |txn| -> Result<Result<Versioned, Recorded>, MailboxError> {
+                    let guard = (record.guard.0, record.guard.1.as_str());
+                    let (table, key, value) = (record.table, &record.key, &record.value);
+                    let guarded = insert_guarded_in(
+                        txn,
+                        table,
+                        key,
+                        value,
+                        guard,
+                        record.admit,
+                        &record.also,
+                    );
+                    let guard = match guarded {
+                        Ok(Guarded::Inserted(guard)) => guard,
+                        Ok(Guarded::Absent) => return Ok(Err(Recorded::GuardAbsent)),
+                        Ok(Guarded::Refused(guard)) => {
+                            return Ok(Err(Recorded::GuardRefused(guard)));
+                        }
+                        Err(StoreError::Conflict) => return Ok(Err(Recorded::Conflict)),
+                        Err(error) => return Err(backend("record", error)),
+                    };
+                    // An error here leaves the record in; the caller removes it.
+                    let mut rows = txn
+                        .open_table(MESSAGES)
+                        .map_err(|e| backend("publish", e))?;
+                    rows.insert((actor.as_str(), seq), message.as_ref())
+                        .map_err(|e| backend("publish", e))?;
+                    Ok(Ok(guard))
+                },
+            )
             .await
             .map_err(|e| backend("publish", e))??;
         Ok(Some(match written {
-            Recorded::Published { guard, .. } => Recorded::Published {
+            Ok(guard) => Recorded::Published {
                 guard,
                 published: self.inner.arrived(actor_id, seq),
             },
-            other => other,
+            Err(refused) => refused,
         }))
     }
 
