@@ -79,18 +79,26 @@ pub trait Mailboxes: Send + Sync + std::fmt::Debug + 'static {
     /// made for it.
     async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError>;
 
-    /// Inserts `record` and appends `message` in one durable step, where these mailboxes
-    /// share a file (and its commits) with the store: a message then waits for one commit,
-    /// not two in a row. `Ok(None)` from mailboxes that cannot (the caller writes the record
-    /// first, then publishes). On `Err` the record may be in: the caller removes it.
+    /// Whether these mailboxes share a file (and its commits) with the store, and so take
+    /// [`Mailboxes::publish_recorded`]. Those that do not (a broker) have the caller write the
+    /// record first, then publish.
+    fn keeps_records(&self) -> bool {
+        false
+    }
+
+    /// Inserts `record` and appends `message` in one durable step, so that a message waits
+    /// for one commit, not two in a row. Only for mailboxes that [`Mailboxes::keeps_records`];
+    /// others refuse. On `Err` the record may be in: the caller removes it.
     async fn publish_recorded(
         &self,
         actor_id: &str,
         message: Bytes,
         record: RecordWrite,
-    ) -> Result<Option<Recorded>, MailboxError> {
+    ) -> Result<Recorded, MailboxError> {
         let _ = (actor_id, message, record);
-        Ok(None)
+        Err(MailboxError::Backend(
+            "these mailboxes keep no records: write the record, then publish".into(),
+        ))
     }
 
     /// Messages waiting, not counting those handed out and not yet acked.

@@ -106,7 +106,7 @@ impl Backends {
                 })
                 .await
                 .context("opening the store")?;
-                let mailboxes = abaco_mailbox::open(settings, Some(&store))
+                let mailboxes = abaco_mailbox::open_embedded(settings, &store)
                     .await
                     .context("opening the mailboxes")?;
                 (Arc::new(store) as Arc<dyn Store>, mailboxes)
@@ -117,7 +117,7 @@ impl Backends {
                         .await
                         .context("opening the store")?;
                 let mailboxes = until_startup_timeout(settings, "the mailboxes", || {
-                    abaco_mailbox::open(settings, None)
+                    abaco_mailbox::open_distributed(settings)
                 })
                 .await
                 .context("opening the mailboxes")?;

@@ -120,9 +120,10 @@ impl Intake {
         tracing::Span::current().record("execution", execution.id.as_str());
         let key = child_key(&incoming.actor_id, &execution.id);
         let message = mailbox_message(incoming, &execution.id, received);
-        let (actor, published) = match self.record_and_publish(&key, &execution, &message).await? {
-            Some(done) => done,
-            None => self.record_then_publish(&key, &execution, message).await?,
+        let (actor, published) = if self.mailboxes.keeps_records() {
+            self.record_and_publish(&key, &execution, message).await?
+        } else {
+            self.record_then_publish(&key, &execution, message).await?
         };
         // Only a mailbox made for this publish can be one its actor's deletion removed.
         if published == Published::Created && !self.still_there(&actor.id).await {
@@ -139,15 +140,15 @@ impl Intake {
         Ok(Accepted { execution, actor })
     }
 
-    /// Record and message in one durable step, where the mailboxes share the store's file;
-    /// `None` where they do not. Nothing is written for an actor that is gone or being
-    /// deleted, nor for an execution id taken already.
+    /// Record and message in one durable step, for mailboxes that share the store's file.
+    /// Nothing is written for an actor that is gone or being deleted, nor for an execution
+    /// id taken already.
     async fn record_and_publish(
         &self,
         key: &str,
         execution: &pb::Execution,
-        message: &Bytes,
-    ) -> Result<Option<(pb::Actor, Published)>> {
+        message: Bytes,
+    ) -> Result<(pb::Actor, Published)> {
         let record = RecordWrite {
             table: Table::Executions,
             key: key.to_owned(),
@@ -158,7 +159,7 @@ impl Intake {
         };
         let written = match self
             .mailboxes
-            .publish_recorded(&execution.actor_id, message.clone(), record)
+            .publish_recorded(&execution.actor_id, message, record)
             .await
         {
             Ok(written) => written,
@@ -171,15 +172,14 @@ impl Intake {
         };
         let gone = || AbacoError::not_found("actor", &execution.actor_id);
         match written {
-            None => Ok(None),
-            Some(Recorded::Published { guard, published }) => {
+            Recorded::Published { guard, published } => {
                 let actor = pb::Actor::decode(guard.value).map_err(|e| {
                     AbacoError::Internal(format!("actor {} unreadable: {e}", execution.actor_id))
                 })?;
-                Ok(Some((actor, published)))
+                Ok((actor, published))
             }
-            Some(Recorded::GuardAbsent | Recorded::GuardRefused(_)) => Err(gone()),
-            Some(Recorded::Conflict) => Err(AbacoError::Conflict(format!(
+            Recorded::GuardAbsent | Recorded::GuardRefused(_) => Err(gone()),
+            Recorded::Conflict => Err(AbacoError::Conflict(format!(
                 "execution {} exists already",
                 execution.id
             ))),

@@ -272,14 +272,20 @@ impl Mailboxes for FileMailboxes {
         Ok(self.inner.arrived(actor_id, seq))
     }
 
+    fn keeps_records(&self) -> bool {
+        self.inner.with_store
+    }
+
     async fn publish_recorded(
         &self,
         actor_id: &str,
         message: Bytes,
         record: RecordWrite,
-    ) -> Result<Option<Recorded>, MailboxError> {
+    ) -> Result<Recorded, MailboxError> {
         if !self.inner.with_store {
-            return Ok(None);
+            return Err(MailboxError::Backend(
+                "mailboxes in a file of their own keep no records".into(),
+            ));
         }
         let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
         let actor = actor_id.to_owned();
@@ -320,13 +326,13 @@ impl Mailboxes for FileMailboxes {
             )
             .await
             .map_err(|e| backend("publish", e))??;
-        Ok(Some(match written {
+        Ok(match written {
             Ok(guard) => Recorded::Published {
                 guard,
                 published: self.inner.arrived(actor_id, seq),
             },
             Err(refused) => refused,
-        }))
+        })
     }
 
     async fn depth(&self, actor_id: &str) -> Result<u64, MailboxError> {

@@ -1,7 +1,7 @@
 //! Mailbox backends: embedded durable queues (redb) and RabbitMQ (lapin).
 //!
-//! Both implement [`abaco::mailbox::Mailboxes`] with one behaviour; [`open`] picks the one the
-//! settings ask for.
+//! Both implement [`abaco::mailbox::Mailboxes`] with one behaviour; [`open_embedded`] and
+//! [`open_distributed`] open them as the settings say.
 
 mod amqp;
 mod file;
@@ -10,7 +10,7 @@ mod legacy;
 use std::{sync::Arc, time::Duration};
 
 use abaco::mailbox::{MailboxError, Mailboxes};
-use abaco::settings::{Backend, Settings};
+use abaco::settings::Settings;
 use abaco_store::RedbStore;
 
 pub use amqp::{
@@ -22,37 +22,26 @@ pub use file::FileMailboxes;
 /// Where the embedded mailboxes had a file of their own, under `data_dir`.
 const LEGACY_FILE: &str = "mailboxes.redb";
 
-/// Opens the mailboxes the settings ask for: when embedded, inside the file of `store` (an
-/// old `data_dir/mailboxes.redb` is moved in), or without one in that file of their own; the
-/// RabbitMQ broker at `amqp_url` when distributed, with queues named
-/// `{namespace}.actor.{actor_id}`.
-pub async fn open(
+/// The embedded mailboxes of `abaco up`, inside the file of `store`; the messages of an old
+/// `data_dir/mailboxes.redb` (where they had a file of their own) are moved in first.
+pub async fn open_embedded(
     settings: &Settings,
-    store: Option<&RedbStore>,
+    store: &RedbStore,
 ) -> Result<Arc<dyn Mailboxes>, MailboxError> {
-    Ok(match settings.backend {
-        Backend::Embedded => {
-            let legacy = settings.data_dir.join(LEGACY_FILE);
-            match store {
-                Some(store) => Arc::new(FileMailboxes::within(store, Some(&legacy)).await?),
-                None => {
-                    tokio::fs::create_dir_all(&settings.data_dir)
-                        .await
-                        .map_err(|e| MailboxError::Backend(format!("create data dir: {e}")))?;
-                    Arc::new(FileMailboxes::open(&legacy).await?)
-                }
-            }
-        }
-        Backend::Distributed => {
-            let prefix = format!("{}.actor.", settings.namespace);
-            let timings = AmqpTimings {
-                round_trip: Duration::from_secs(settings.amqp_round_trip_timeout_secs),
-                connect: Duration::from_secs(settings.amqp_connect_timeout_secs),
-                resubscribe_for: Duration::from_secs(settings.amqp_resubscribe_secs),
-            };
-            Arc::new(
-                AmqpMailboxes::connect_with_timings(&settings.amqp_url, &prefix, timings).await?,
-            )
-        }
-    })
+    let legacy = settings.data_dir.join(LEGACY_FILE);
+    Ok(Arc::new(FileMailboxes::within(store, Some(&legacy)).await?))
+}
+
+/// The distributed mailboxes: the RabbitMQ broker at `amqp_url`, with queues named
+/// `{namespace}.actor.{actor_id}`.
+pub async fn open_distributed(settings: &Settings) -> Result<Arc<dyn Mailboxes>, MailboxError> {
+    let prefix = format!("{}.actor.", settings.namespace);
+    let timings = AmqpTimings {
+        round_trip: Duration::from_secs(settings.amqp_round_trip_timeout_secs),
+        connect: Duration::from_secs(settings.amqp_connect_timeout_secs),
+        resubscribe_for: Duration::from_secs(settings.amqp_resubscribe_secs),
+    };
+    Ok(Arc::new(
+        AmqpMailboxes::connect_with_timings(&settings.amqp_url, &prefix, timings).await?,
+    ))
 }

@@ -73,12 +73,16 @@ impl Mailboxes for DeletedMidSend {
         self.inner.publish(actor_id, message).await
     }
 
+    fn keeps_records(&self) -> bool {
+        self.inner.keeps_records()
+    }
+
     async fn publish_recorded(
         &self,
         actor_id: &str,
         message: Bytes,
         record: RecordWrite,
-    ) -> Result<Option<Recorded>, MailboxError> {
+    ) -> Result<Recorded, MailboxError> {
         let written = self.inner.publish_recorded(actor_id, message, record).await;
         if matches!(self.when, When::AfterRecordedCommit) {
             self.delete_once(actor_id).await;
