@@ -110,7 +110,11 @@ pub trait Mailboxes: Send + Sync + std::fmt::Debug + 'static {
     /// Removes the mailbox and everything in it. Only for a deleted actor.
     async fn delete(&self, actor_id: &str) -> Result<(), MailboxError>;
 
-    /// Starts taking messages, at most `prefetch` unacked at a time.
+    /// Starts taking messages, at most `prefetch` unacked at a time. A consumer never makes
+    /// a mailbox that a publish could then take for one known before ([`Published::Existing`]):
+    /// the broker's mailboxes refuse a missing one with [`MailboxError::Closed`] (make it with
+    /// [`Mailboxes::create`], then check its actor); the file mailboxes make it, and the next
+    /// publish into it says [`Published::Created`].
     async fn consume(
         &self,
         actor_id: &str,

@@ -356,31 +356,25 @@ impl Shared {
         Ok(())
     }
 
-    /// Opens a consumer channel on `queue`. `Ok(None)` when the queue does not exist and
-    /// `create` is false (it was deleted).
+    /// Opens a consumer channel on `queue`; `Ok(None)` when the queue does not exist.
     async fn subscribe(
         &self,
         queue: &str,
         prefetch: u16,
-        create: bool,
     ) -> Result<Option<Subscription>, MailboxError> {
         let link = self.link().await?;
         let channel = self
             .round_trip("open channel", link.conn.create_channel())
             .await?;
-        if create {
-            self.declare(&channel, queue).await?;
-        } else {
-            let passive = QueueDeclareOptions {
-                passive: true,
-                ..QueueDeclareOptions::default()
-            };
-            let checked = channel.queue_declare(queue.into(), passive, FieldTable::default());
-            match self.answer("check queue", checked).await? {
-                Ok(_) => {}
-                Err(e) if is_not_found(&e) => return Ok(None),
-                Err(e) => return Err(self.err("check queue", e)),
-            }
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let checked = channel.queue_declare(queue.into(), passive, FieldTable::default());
+        match self.answer("check queue", checked).await? {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(self.err("check queue", e)),
         }
         self.round_trip(
             "set prefetch",
@@ -416,9 +410,11 @@ impl Mailboxes for AmqpMailboxes {
             .await
     }
 
-    /// Always [`Published::Created`]: whether the queue is the one this process knew cannot
-    /// be told from here, since another process may have deleted it and made it again since
-    /// (a worker starting for an actor being deleted declares its queue when it subscribes).
+    /// [`Published::Existing`] when the message was routed into the queue without this
+    /// publish declaring it: the queue was there, so it is the actor's own or one made again
+    /// by someone who checks the actor after making it (a declaring publish, or a worker's
+    /// [`Mailboxes::consume`] after [`Mailboxes::create`]) and removes it if the actor is being
+    /// deleted. Consumers never declare. [`Published::Created`] when this publish declared it.
     async fn publish(&self, actor_id: &str, message: Bytes) -> Result<Published, MailboxError> {
         let s = &self.shared;
         let queue = s.queue(actor_id);
@@ -426,7 +422,8 @@ impl Mailboxes for AmqpMailboxes {
         // (deleted by another process) and the broker returned the message unrouted.
         for _ in 0..2 {
             let link = s.link().await?;
-            if !s.declared().contains(&queue) {
+            let known = s.declared().contains(&queue);
+            if !known {
                 s.declare(&link.publisher, &queue).await?;
             }
             let publish = async {
@@ -447,6 +444,7 @@ impl Mailboxes for AmqpMailboxes {
             };
             let confirm = s.round_trip("publish", publish).await?;
             match confirm {
+                Confirmation::Ack(None) if known => return Ok(Published::Existing),
                 Confirmation::Ack(None) => return Ok(Published::Created),
                 Confirmation::Ack(Some(_)) => {
                     s.declared().remove(&queue);
@@ -503,9 +501,11 @@ impl Mailboxes for AmqpMailboxes {
         prefetch: u16,
     ) -> Result<Box<dyn Consumer>, MailboxError> {
         let queue = self.shared.queue(actor_id);
+        // Never declared here: a queue a consumer brought back after its actor's deletion
+        // would pass for the actor's own to a publish that found it there.
         let sub = self
             .shared
-            .subscribe(&queue, prefetch, true)
+            .subscribe(&queue, prefetch)
             .await?
             .ok_or(MailboxError::Closed)?;
         Ok(Box::new(AmqpConsumer {
@@ -551,11 +551,7 @@ impl AmqpConsumer {
         let deadline = tokio::time::Instant::now() + self.shared.resubscribe_for;
         let mut pause = Duration::from_millis(100);
         loop {
-            match self
-                .shared
-                .subscribe(&self.queue, self.prefetch, false)
-                .await
-            {
+            match self.shared.subscribe(&self.queue, self.prefetch).await {
                 Ok(Some(sub)) => {
                     self.sub = Some(sub);
                     return Ok(true);

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use abaco::mailbox::{Consumer, Delivery, Mailboxes, Published};
+use abaco::mailbox::{Consumer, Delivery, MailboxError, Mailboxes, Published};
 use abaco_mailbox::{AmqpMailboxes, FileMailboxes};
 use bytes::Bytes;
 use tokio::time::timeout;
@@ -307,13 +307,23 @@ async fn a_publish_after_a_deletion_says_the_mailbox_was_made(mb: Arc<dyn Mailbo
         mb.publish("remade", msg(2)).await.unwrap(),
         Published::Created
     );
-    mb.delete("remade").await.unwrap();
-    // Made again by a consumer first, as a worker starting for a deleted actor would.
-    let _consumer = mb.consume("remade", 1).await.unwrap();
+    // Once published into, the mailbox is known: the next publish says so.
     assert_eq!(
         mb.publish("remade", msg(3)).await.unwrap(),
-        Published::Created
+        Published::Existing
     );
+    mb.delete("remade").await.unwrap();
+    // A worker starting for a deleted actor consumes: that must not make the mailbox one the
+    // next publish takes for known. The broker refuses the consumer; the file mailboxes make
+    // the mailbox, and then the publish says it was made.
+    match mb.consume("remade", 1).await {
+        Err(MailboxError::Closed) => {}
+        Ok(_consumer) => assert_eq!(
+            mb.publish("remade", msg(4)).await.unwrap(),
+            Published::Created
+        ),
+        Err(other) => panic!("consuming a deleted mailbox: {other}"),
+    }
 }
 
 conformance!(mailboxes_are_separate, ["one", "two"]);
@@ -357,4 +367,49 @@ async fn the_file_mailboxes_tell_a_known_mailbox_from_a_new_one() {
         mb.publish("known", msg(4)).await.unwrap(),
         Published::Existing
     );
+}
+
+/// Two processes with the broker's mailboxes: a deletion by one makes the other's next publish
+/// into the mailbox it knew say `Created` (so its sender checks the actor again), and a
+/// consumer of a deleted mailbox is refused rather than making it again.
+#[tokio::test]
+async fn a_deletion_elsewhere_makes_the_next_publish_here_say_created() {
+    let (url, required) = amqp_url();
+    let prefix = format!("abaco-test.{:016x}.", rand::random::<u64>());
+    let (here, there) = match (
+        AmqpMailboxes::connect_with_prefix(&url, &prefix).await,
+        AmqpMailboxes::connect_with_prefix(&url, &prefix).await,
+    ) {
+        (Ok(here), Ok(there)) => (here, there),
+        (Err(e), _) | (_, Err(e)) if !required => {
+            eprintln!("SKIPPED: no RabbitMQ at the default URL ({e}); set ABACO_TEST_AMQP_URL");
+            return;
+        }
+        (Err(e), _) | (_, Err(e)) => panic!("RabbitMQ at ABACO_TEST_AMQP_URL: {e}"),
+    };
+    timeout(TEST_LIMIT, async {
+        there.create("elsewhere").await.unwrap();
+        here.publish("elsewhere", msg(1)).await.unwrap();
+        assert_eq!(
+            here.publish("elsewhere", msg(2)).await.unwrap(),
+            Published::Existing
+        );
+        there.delete("elsewhere").await.unwrap();
+        assert!(matches!(
+            there.consume("elsewhere", 1).await,
+            Err(MailboxError::Closed)
+        ));
+        assert!(matches!(
+            here.consume("elsewhere", 1).await,
+            Err(MailboxError::Closed)
+        ));
+        assert_eq!(
+            here.publish("elsewhere", msg(3)).await.unwrap(),
+            Published::Created
+        );
+        assert_eq!(here.depth("elsewhere").await.unwrap(), 1);
+    })
+    .await
+    .unwrap();
+    here.delete("elsewhere").await.unwrap();
 }

@@ -21,6 +21,7 @@ mod mounts;
 mod records;
 mod retry;
 mod spec;
+mod subscribe;
 
 use spec::run_spec;
 
@@ -232,7 +233,9 @@ pub async fn run_worker(
 }
 
 async fn consume(ctx: &WorkerContext, shutdown: &CancellationToken) -> Result<(), WorkerError> {
-    let mut consumer = ctx.mailboxes.consume(ctx.actor_id(), 1).await?;
+    let Some(mut consumer) = subscribe::consumer(ctx).await? else {
+        return Ok(());
+    };
     loop {
         let next = tokio::select! {
             biased;
