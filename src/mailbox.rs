@@ -160,3 +160,29 @@ impl Delivery {
         self.acker.reject(requeue).await
     }
 }
+
+/// A digest of what a message carries: its body, content type and environment (in name
+/// order), each length-prefixed so that no two messages run together into one. An execution
+/// record keeps it, so that a message is never run under another message's record, and a
+/// second send with an idempotency key can be told from another message sent with it.
+pub fn message_digest(
+    body: &[u8],
+    content_type: &str,
+    environment: &std::collections::HashMap<String, String>,
+) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    part(body);
+    part(content_type.as_bytes());
+    let mut environment: Vec<_> = environment.iter().collect();
+    environment.sort();
+    for (name, value) in environment {
+        part(name.as_bytes());
+        part(value.as_bytes());
+    }
+    hasher.finalize().to_vec()
+}

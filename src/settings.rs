@@ -229,6 +229,9 @@ pub struct Settings {
     /// Milliseconds a worker pauses after a store failure before its next delivery, so a
     /// sick store is not hammered.
     pub worker_store_backoff_ms: u64,
+    /// How long a worker handed a message whose execution record is not in yet waits for it
+    /// (counted from the message's acceptance) before putting it aside as a dead letter.
+    pub worker_record_wait_secs: u64,
     /// Origins whose web pages may call the REST API (CORS); `*` for any.
     pub cors_origins: Vec<String>,
     /// The user a request acts as in `header` mode when it names none.
@@ -416,6 +419,7 @@ impl Default for Settings {
             shutdown_drain_secs: 5,
             telemetry_flush_secs: 5,
             worker_store_backoff_ms: 1000,
+            worker_record_wait_secs: 15,
             sync_max_queue: 3,
             cors_origins: vec!["*".into()],
             default_user: "anonymous".into(),

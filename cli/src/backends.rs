@@ -244,6 +244,7 @@ impl Backends {
                 liveness_timeout: Duration::from_secs(settings.worker_timeout_secs),
                 owner_poll: Duration::from_millis(settings.worker_owner_poll_ms.max(1)),
                 store_backoff: Duration::from_millis(settings.worker_store_backoff_ms),
+                record_wait: Duration::from_secs(settings.worker_record_wait_secs),
                 retry_backoff: Duration::from_millis(settings.retry_backoff_ms),
                 retry_backoff_max: Duration::from_secs(settings.retry_backoff_max_secs),
                 network_holder: settings.run_network_holder,

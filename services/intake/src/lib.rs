@@ -10,7 +10,7 @@ use abaco::{
     AbacoError, Result, execution_index,
     fleet::Fleet,
     ids,
-    mailbox::{Mailboxes, Published, RecordWrite, Recorded},
+    mailbox::{Mailboxes, Published, RecordWrite, Recorded, message_digest},
     pb,
     records::{Records, child_key},
     store::Table,
@@ -25,6 +25,16 @@ const IDEMPOTENT_ATTEMPTS: usize = 4;
 /// Fresh execution ids tried for one message before giving up; a second is needed about once
 /// in 2^36 messages of one millisecond.
 const FRESH_ID_ATTEMPTS: usize = 3;
+
+/// In what order a record and its message go in, where the mailboxes keep no records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The record, then the message: for an execution id a sender may use again (an
+    /// idempotency key, a cron tick), whose second accept must not publish before it knows.
+    RecordFirst,
+    /// Both at once: for a fresh execution id.
+    Together,
+}
 
 /// A message to accept.
 #[derive(Debug, Clone, Default)]
@@ -83,13 +93,19 @@ impl Intake {
     /// take the message (then nothing of it remains).
     pub async fn accept(&self, incoming: Incoming) -> Result<Accepted> {
         if let Some(id) = incoming.execution_id.clone() {
-            return self.accept_with(&incoming, id, Vec::new()).await;
+            return self
+                .accept_with(&incoming, id, Vec::new(), Order::RecordFirst)
+                .await;
         }
+        let digest = request_digest(&incoming);
         // A fresh id is taken already only by chance (its random part, within one
         // millisecond): a new one settles it.
         for _ in 0..FRESH_ID_ATTEMPTS {
             let id = ids::new_time_ordered_id();
-            match self.accept_with(&incoming, id, Vec::new()).await {
+            match self
+                .accept_with(&incoming, id, digest.clone(), Order::Together)
+                .await
+            {
                 Err(AbacoError::Conflict(_)) => {}
                 done => return done,
             }
@@ -100,12 +116,13 @@ impl Intake {
     }
 
     /// [`Intake::accept`] as execution `id`, the record carrying `request_digest` (empty:
-    /// none).
+    /// none), in `order` where the mailboxes keep no records.
     async fn accept_with(
         &self,
         incoming: &Incoming,
         id: String,
         request_digest: Vec<u8>,
+        order: Order,
     ) -> Result<Accepted> {
         let received = time::now();
         let execution = pb::Execution {
@@ -122,6 +139,8 @@ impl Intake {
         let message = mailbox_message(incoming, &execution.id, received);
         let (actor, published) = if self.mailboxes.keeps_records() {
             self.record_and_publish(&key, &execution, message).await?
+        } else if order == Order::Together {
+            self.record_with_publish(&key, &execution, message).await?
         } else {
             self.record_then_publish(&key, &execution, message).await?
         };
@@ -129,9 +148,7 @@ impl Intake {
         if published == Published::Created && !self.still_there(&actor.id).await {
             // Deleted while this message went in: the publish may have brought its mailbox
             // back, and the record may have outlived the purge. Neither may stay.
-            if let Err(error) = self.mailboxes.delete(&actor.id).await {
-                tracing::warn!(actor = %actor.id, %error, "could not remove the mailbox of a deleted actor");
-            }
+            self.remove_mailbox(&actor.id).await;
             self.take_back(&execution).await;
             return Err(AbacoError::not_found("actor", &actor.id));
         }
@@ -186,8 +203,67 @@ impl Intake {
         }
     }
 
+    /// Record and message at once, for mailboxes of their own (a broker) and a fresh
+    /// execution id: a message waits for the slower of the two round trips, not for both in a
+    /// row. A worker handed the message before its record is in waits for the record, and one
+    /// handed a message whose record never came (refused, or taken back) puts it aside; the
+    /// record's digest keeps a message published under an id that turned out to be taken from
+    /// running under that id's record. A message not published takes its record back.
+    async fn record_with_publish(
+        &self,
+        key: &str,
+        execution: &pb::Execution,
+        message: Bytes,
+    ) -> Result<(pb::Actor, Published)> {
+        let actor_id = &execution.actor_id;
+        let entries = execution_index::entries(execution);
+        let (inserted, published) = tokio::join!(
+            self.records.insert_guarded::<_, pb::Actor>(
+                Table::Executions,
+                key,
+                execution,
+                (Table::Actors, actor_id),
+                &entries,
+            ),
+            self.publish(actor_id, message),
+        );
+        let made = matches!(published, Ok(Published::Created));
+        let actor = match inserted {
+            Ok(Some(actor)) if actor.status() != pb::ActorStatus::ShuttingDown => actor,
+            Ok(found) => {
+                // Gone or being deleted: to senders it is gone already, and a mailbox this
+                // publish made for it must not stay.
+                if found.is_some() {
+                    self.take_back(execution).await;
+                }
+                if made {
+                    self.remove_mailbox(actor_id).await;
+                }
+                return Err(AbacoError::not_found("actor", actor_id));
+            }
+            Err(error) => {
+                if !matches!(error, AbacoError::Conflict(_)) {
+                    // The record may have gone in before the store failed.
+                    self.take_back(execution).await;
+                }
+                if made && !self.still_there(actor_id).await {
+                    self.remove_mailbox(actor_id).await;
+                }
+                return Err(error);
+            }
+        };
+        match published {
+            Ok(published) => Ok((actor, published)),
+            Err(error) => {
+                self.take_back(execution).await;
+                Err(error)
+            }
+        }
+    }
+
     /// The record first, read together with the actor, then the message: what mailboxes of
-    /// their own (a broker) take. A message not published takes its record back.
+    /// their own (a broker) take for an execution id a sender may use again. A message not
+    /// published takes its record back.
     async fn record_then_publish(
         &self,
         key: &str,
@@ -237,7 +313,7 @@ impl Intake {
         // a few turns cover senders racing a broker that fails and recovers.
         for _ in 0..IDEMPOTENT_ATTEMPTS {
             match self
-                .accept_with(&incoming, id.clone(), digest.clone())
+                .accept_with(&incoming, id.clone(), digest.clone(), Order::RecordFirst)
                 .await
             {
                 Ok(accepted) => {
@@ -321,6 +397,13 @@ impl Intake {
         }
     }
 
+    /// Removes the mailbox a publish made again for an actor that is gone.
+    async fn remove_mailbox(&self, actor_id: &str) {
+        if let Err(error) = self.mailboxes.delete(actor_id).await {
+            tracing::warn!(actor = %actor_id, %error, "could not remove the mailbox of a deleted actor");
+        }
+    }
+
     async fn want_worker(&self, actor_id: &str) {
         if let Err(error) = self.fleet.message_accepted(actor_id).await {
             tracing::warn!(actor = %actor_id, %error, "message queued, no worker started for it yet");
@@ -363,22 +446,11 @@ fn takes_messages(bytes: &[u8]) -> bool {
     pb::Actor::decode(bytes).is_ok_and(|actor| actor.status() != pb::ActorStatus::ShuttingDown)
 }
 
-/// A digest of what a message carries: its body, content type and environment (in name
-/// order), each length-prefixed so that no two messages run together into one.
+/// The digest of what `incoming` carries (see [`message_digest`]).
 fn request_digest(incoming: &Incoming) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    let mut part = |bytes: &[u8]| {
-        hasher.update((bytes.len() as u64).to_be_bytes());
-        hasher.update(bytes);
-    };
-    part(&incoming.body);
-    part(incoming.content_type.as_bytes());
-    let mut environment: Vec<_> = incoming.environment.iter().collect();
-    environment.sort();
-    for (name, value) in environment {
-        part(name.as_bytes());
-        part(value.as_bytes());
-    }
-    hasher.finalize().to_vec()
+    message_digest(
+        &incoming.body,
+        &incoming.content_type,
+        &incoming.environment,
+    )
 }

@@ -55,3 +55,63 @@ async fn a_send_racing_the_deletion_of_its_actor_leaves_nothing_and_says_so() {
     let left: Vec<pb::Execution> = records.list(Table::Executions, "a1/").await.unwrap();
     assert!(left.is_empty(), "no record left behind: {left:?}");
 }
+
+fn message_to(actor_id: &str) -> Incoming {
+    Incoming {
+        actor_id: actor_id.into(),
+        body: b"after the deletion began".to_vec(),
+        content_type: "str".into(),
+        executor: "alice".into(),
+        ..Default::default()
+    }
+}
+
+/// A fresh message goes to the mailbox while its record goes in; when the record is refused
+/// (the actor is being deleted) the send says the actor is gone and leaves no record. The
+/// message went into the mailbox the deletion is about to remove.
+#[tokio::test]
+async fn a_send_to_an_actor_being_deleted_leaves_no_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = Records::new(Arc::new(
+        RedbStore::open(&dir.path().join("store")).unwrap(),
+    ));
+    let file = Arc::new(FileMailboxes::open(&dir.path().join("mail")).await.unwrap());
+    let actor = pb::Actor {
+        id: "a1".into(),
+        status: pb::ActorStatus::ShuttingDown.into(),
+        ..Default::default()
+    };
+    records.insert(Table::Actors, "a1", &actor).await.unwrap();
+    file.create("a1").await.unwrap();
+    let intake = Intake::new(records.clone(), file.clone(), Arc::new(NoFleet));
+    let sent = intake.accept(message_to("a1")).await;
+    assert!(matches!(sent, Err(AbacoError::NotFound(_))), "{sent:?}");
+    let left: Vec<pb::Execution> = records.list(Table::Executions, "a1/").await.unwrap();
+    assert!(left.is_empty(), "no record left behind: {left:?}");
+}
+
+/// An actor deleted in full: the publish that ran alongside the refused record made its
+/// mailbox again, and the send removes it.
+#[tokio::test]
+async fn a_send_to_a_deleted_actor_removes_the_mailbox_its_publish_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = Records::new(Arc::new(
+        RedbStore::open(&dir.path().join("store")).unwrap(),
+    ));
+    let file = Arc::new(FileMailboxes::open(&dir.path().join("mail")).await.unwrap());
+    let intake = Intake::new(records.clone(), file.clone(), Arc::new(NoFleet));
+    let sent = intake.accept(message_to("gone")).await;
+    assert!(matches!(sent, Err(AbacoError::NotFound(_))), "{sent:?}");
+    assert_eq!(
+        file.depth("gone").await.unwrap(),
+        0,
+        "no message left behind"
+    );
+    // Nothing of the mailbox is left either: the next publish into it makes it anew.
+    assert_eq!(
+        file.publish("gone", bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap(),
+        abaco::mailbox::Published::Created
+    );
+}

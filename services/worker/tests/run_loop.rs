@@ -32,6 +32,9 @@ use common::{
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// How long the harness's workers wait for a record that is not in yet.
+const RECORD_WAIT: Duration = Duration::from_secs(1);
+
 struct Harness {
     store: Arc<MemStore>,
     records: Records,
@@ -95,6 +98,7 @@ impl Harness {
             WorkerSettings {
                 api_server: "http://abaco.test".into(),
                 retry_backoff: Duration::from_millis(50),
+                record_wait: RECORD_WAIT,
                 ..Default::default()
             },
         );
@@ -617,6 +621,122 @@ async fn a_message_without_a_record_is_put_aside_not_dropped() {
     stop(task, shutdown).await;
 }
 
+/// A message and its SUBMITTED record, as the intake makes them, neither stored yet.
+fn unsent(h: &Harness, body: &[u8]) -> (pb::Execution, Bytes) {
+    let message = pb::MailboxMessage {
+        execution_id: abaco::ids::new_time_ordered_id(),
+        actor_id: h.actor.id.clone(),
+        body: body.to_vec(),
+        content_type: "str".into(),
+        sender: "alice".into(),
+        received_time: abaco::time::now(),
+        ..Default::default()
+    };
+    let execution = pb::Execution {
+        id: message.execution_id.clone(),
+        actor_id: h.actor.id.clone(),
+        status: ExecutionStatus::Submitted.into(),
+        message_received_time: message.received_time.clone(),
+        executor: "alice".into(),
+        request_digest: abaco::mailbox::message_digest(
+            &message.body,
+            &message.content_type,
+            &message.environment,
+        ),
+        ..Default::default()
+    };
+    (execution, Bytes::from(message.encode_to_vec()))
+}
+
+#[tokio::test]
+async fn a_message_handed_out_before_its_record_is_in_runs_once_the_record_lands() {
+    use abaco::mailbox::Mailboxes;
+    let h = Harness::new("sample-echo", |_| {}).await;
+    let (_handle, task, shutdown) = h.start().await;
+    let (execution, message) = unsent(&h, b"record comes second");
+    h.mailboxes.publish(&h.actor.id, message).await.unwrap();
+    // Well inside the wait, as a record written alongside the publish lands.
+    tokio::time::sleep(RECORD_WAIT / 4).await;
+    let key = child_key(&h.actor.id, &execution.id);
+    h.records
+        .insert(Table::Executions, &key, &execution)
+        .await
+        .unwrap();
+    let ran = h.finished(&execution.id).await;
+    assert_eq!(ran.status(), ExecutionStatus::Complete);
+    h.settled(1).await;
+    assert!(dead_letters(&h).await.is_empty());
+    stop(task, shutdown).await;
+}
+
+#[tokio::test]
+async fn a_message_published_under_another_messages_id_never_runs_under_its_record() {
+    use abaco::mailbox::Mailboxes;
+    let h = Harness::new("sample-echo", |_| {}).await;
+    let (execution, owner) = unsent(&h, b"the record's own message");
+    let key = child_key(&h.actor.id, &execution.id);
+    h.records
+        .insert(Table::Executions, &key, &execution)
+        .await
+        .unwrap();
+    // Another message whose fresh id came out the same, published before its record was
+    // refused: other content, or another sender.
+    let stray = |change: &dyn Fn(&mut pb::MailboxMessage)| {
+        let mut message = pb::MailboxMessage::decode(owner.clone()).unwrap();
+        change(&mut message);
+        Bytes::from(message.encode_to_vec())
+    };
+    for message in [
+        stray(&|m| m.body = b"another message".to_vec()),
+        stray(&|m| m.sender = "bob".into()),
+    ] {
+        h.mailboxes.publish(&h.actor.id, message).await.unwrap();
+    }
+    let (_handle, task, shutdown) = h.start().await;
+    h.settled(2).await;
+    assert_eq!(h.mailboxes.counts(&h.actor.id).acked, 2);
+    assert_eq!(
+        h.execution(&execution.id).await.status(),
+        ExecutionStatus::Submitted,
+        "neither stray copy ran under the record"
+    );
+    assert!(dead_letters(&h).await.is_empty());
+    h.mailboxes.publish(&h.actor.id, owner).await.unwrap();
+    let ran = h.finished(&execution.id).await;
+    assert_eq!(ran.status(), ExecutionStatus::Complete);
+    let logs = String::from_utf8(h.blob(Table::Logs, &execution.id).unwrap().to_vec()).unwrap();
+    assert!(logs.contains("the record's own message"), "{logs}");
+    stop(task, shutdown).await;
+}
+
+#[tokio::test]
+async fn a_message_without_a_record_of_an_actor_being_deleted_is_handed_back() {
+    use abaco::mailbox::Mailboxes;
+    let h = Harness::new("sample-echo", |_| {}).await;
+    let (_handle, task, _shutdown) = h.start().await;
+    let (_refused, message) = unsent(&h, b"refused: its actor is being deleted");
+    h.records
+        .update(Table::Actors, &h.actor.id, |a: &mut pb::Actor| {
+            a.set_status(pb::ActorStatus::ShuttingDown);
+            Ok(true)
+        })
+        .await
+        .unwrap();
+    h.mailboxes.publish(&h.actor.id, message).await.unwrap();
+    tokio::time::timeout(LIMIT, task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let counts = h.mailboxes.counts(&h.actor.id);
+    assert_eq!(
+        (counts.ready, counts.acked),
+        (1, 0),
+        "left for the deletion to remove"
+    );
+    assert!(dead_letters(&h).await.is_empty());
+}
+
 #[tokio::test]
 async fn a_missing_image_ends_in_error_and_is_acked() {
     let h = Harness::new("no-such-image:never", |_| {}).await;
@@ -670,6 +790,39 @@ async fn a_deleted_actor_stops_the_worker_and_keeps_the_message() {
         .unwrap();
     let counts = h.mailboxes.counts(&h.actor.id);
     assert_eq!((counts.ready, counts.acked, counts.dropped), (1, 0, 0));
+}
+
+#[tokio::test]
+async fn a_missing_mailbox_is_made_again_for_a_live_actor() {
+    let h = Harness::new("sample-echo", |_| {}).await;
+    assert!(!h.mailboxes.exists(&h.actor.id));
+    let (_handle, task, shutdown) = h.start().await;
+    // Made by the worker, before anything was published.
+    tokio::time::timeout(LIMIT, async {
+        while !h.mailboxes.exists(&h.actor.id) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the worker makes its live actor's missing mailbox");
+    let id = h.send(b"after the mailbox came back", "str", &[]).await;
+    assert_eq!(h.finished(&id).await.status(), ExecutionStatus::Complete);
+    stop(task, shutdown).await;
+}
+
+#[tokio::test]
+async fn a_worker_of_an_actor_being_deleted_does_not_bring_its_mailbox_back() {
+    let h = Harness::new("sample-echo", |a| {
+        a.set_status(pb::ActorStatus::ShuttingDown);
+    })
+    .await;
+    let (_handle, task, _shutdown) = h.start().await;
+    tokio::time::timeout(LIMIT, task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(!h.mailboxes.exists(&h.actor.id));
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ mod records;
 mod retry;
 mod spec;
 mod subscribe;
+mod unrecorded;
 
 use spec::run_spec;
 
@@ -94,6 +95,10 @@ pub struct WorkerSettings {
     pub owner_poll: Duration,
     /// Pause after a store failure before the next delivery, so a sick store is not hammered.
     pub store_backoff: Duration,
+    /// How long a message whose execution record is not in yet waits for it, from its
+    /// acceptance: a fresh message is published while its record goes in, so a worker can be
+    /// handed it first.
+    pub record_wait: Duration,
     /// Runs join a network namespace their worker keeps (see [`NetworkHolder`]) instead of
     /// each getting one of its own.
     pub network_holder: bool,
@@ -121,6 +126,7 @@ impl Default for WorkerSettings {
             retry_backoff_max: Duration::from_secs(60),
             owner_poll: Duration::from_millis(500),
             store_backoff: Duration::from_secs(1),
+            record_wait: Duration::from_secs(15),
             network_holder: false,
         }
     }
@@ -337,6 +343,7 @@ async fn execute(
         return Ok(Flow::Stop);
     }
 
+    let mut record_wait = None;
     let execution = loop {
         let claimed = records::claim(
             &ctx.records,
@@ -368,20 +375,19 @@ async fn execute(
                 return Ok(Flow::Continue);
             }
             Ok(records::Claim::Unaccepted) => {
-                let raw = delivery.body.clone();
-                let kept = records::dead_letter(
-                    &ctx.records,
-                    ctx.actor_id(),
-                    &message.execution_id,
-                    records::NO_RECORD,
-                    &raw,
-                    Some(&message),
-                )
-                .await;
-                if let Err(error) = kept {
-                    return give_back(delivery, error, ctx.settings.store_backoff).await;
+                if ctx.handle.is_stopping() {
+                    settle(delivery.reject(true).await);
+                    return Ok(Flow::Stop);
                 }
-                tracing::warn!(execution = %message.execution_id, "message without an execution record put aside as a dead letter");
+                let wait = record_wait.get_or_insert_with(|| {
+                    unrecorded::RecordWait::new(&message, ctx.settings.record_wait)
+                });
+                if !wait.pause(ctx.settings.owner_poll).await {
+                    return unrecorded::put_aside(ctx, delivery, &message).await;
+                }
+            }
+            Ok(records::Claim::OtherMessage) => {
+                tracing::warn!(execution = %message.execution_id, "message published under an execution id another message had taken; acked without running (its sender sent it again under another)");
                 settle(delivery.ack().await);
                 return Ok(Flow::Continue);
             }

@@ -3,7 +3,9 @@
 use std::{future::Future, time::Duration};
 
 use abaco::{
-    AbacoError, pb,
+    AbacoError,
+    mailbox::message_digest,
+    pb,
     pb::{ExecutionStatus, WorkerStatus},
     records::{Records, child_key},
     store::Table,
@@ -28,8 +30,24 @@ pub enum Claim {
     /// A live worker still runs it, though the broker handed this copy out again (its
     /// connection was lost, not the worker): hold this copy and look again later.
     Wait,
-    /// No record: the message was never accepted (its sender got an error), so it must not run.
+    /// No record: not in yet (a fresh message is published while its record goes in), or
+    /// never (its sender got an error), so it must not run now.
     Unaccepted,
+    /// The record is another message's: this one was published under an execution id that
+    /// turned out to be taken, and its sender sent it again under another. Ack, never run.
+    OtherMessage,
+}
+
+/// Whether `execution` records `message`, as far as it can tell: the same sender and, where the
+/// record keeps one, the same digest. Records written before digests were kept pass.
+fn is_its_message(execution: &pb::Execution, message: &pb::MailboxMessage) -> bool {
+    let same_sender = execution.executor.is_empty()
+        || message.sender.is_empty()
+        || execution.executor == message.sender;
+    let same_content = execution.request_digest.is_empty()
+        || execution.request_digest
+            == message_digest(&message.body, &message.content_type, &message.environment);
+    same_sender && same_content
 }
 
 /// Whether the worker `worker_id` of `actor_id` is alive: recorded, not in error, and beating
@@ -72,6 +90,9 @@ pub async fn claim(
     else {
         return Ok(Claim::Unaccepted);
     };
+    if !is_its_message(&current, message) {
+        return Ok(Claim::OtherMessage);
+    }
     let other_owner = (current.status() == ExecutionStatus::Running
         && current.worker_id != worker_id)
         .then(|| current.worker_id.clone());

@@ -233,6 +233,11 @@ impl MemMailboxes {
         *self.shared.on_ack.lock().unwrap() = Some(Arc::new(hook));
     }
 
+    /// Whether the actor's mailbox exists.
+    pub fn exists(&self, actor_id: &str) -> bool {
+        self.shared.queues.lock().unwrap().contains_key(actor_id)
+    }
+
     pub fn counts(&self, actor_id: &str) -> Counts {
         let queues = self.shared.queues.lock().unwrap();
         let q = queues.get(actor_id);
@@ -294,6 +299,10 @@ impl Mailboxes for MemMailboxes {
         actor_id: &str,
         _prefetch: u16,
     ) -> Result<Box<dyn Consumer>, MailboxError> {
+        // As the broker does: a consumer never makes a mailbox.
+        if !self.shared.queues.lock().unwrap().contains_key(actor_id) {
+            return Err(MailboxError::Closed);
+        }
         Ok(Box::new(MemConsumer {
             shared: self.shared.clone(),
             actor_id: actor_id.to_string(),
