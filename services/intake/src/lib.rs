@@ -1,8 +1,11 @@
 //! Accepting a message for an actor, the same way whoever sends it (a caller through the
 //! messages service, an event delivered to a linked actor, a cron tick): the execution record
 //! goes in together with the read of the actor (one store round trip), the message is
-//! published durably carrying the execution id, and a worker is asked for. A message that is
-//! not published takes its record back, so no worker or user ever sees a half-accepted one.
+//! published durably carrying the execution id, and a worker is asked for. Embedded, record
+//! and message are one commit; distributed, a fresh message is published while its record goes
+//! in, and a message whose id a sender may use again goes after its record. A message that is
+//! not published takes its record back, and one published without a record (refused, or the
+//! store failed) is never run: workers run a message only under its own record.
 
 use std::{collections::HashMap, sync::Arc};
 

@@ -15,13 +15,20 @@ use abaco_mailbox::FileMailboxes;
 use abaco_store::RedbStore;
 use common::{DeletedMidSend, When};
 
-#[tokio::test]
-async fn a_send_racing_the_deletion_of_its_actor_leaves_nothing_and_says_so() {
+/// A redb store and file mailboxes (which keep no records: the intake writes the record
+/// itself), in a directory kept as long as the first part lives.
+async fn backends() -> (tempfile::TempDir, Records, Arc<FileMailboxes>) {
     let dir = tempfile::tempdir().unwrap();
     let records = Records::new(Arc::new(
         RedbStore::open(&dir.path().join("store")).unwrap(),
     ));
     let file = Arc::new(FileMailboxes::open(&dir.path().join("mail")).await.unwrap());
+    (dir, records, file)
+}
+
+#[tokio::test]
+async fn a_send_racing_the_deletion_of_its_actor_leaves_nothing_and_says_so() {
+    let (_dir, records, file) = backends().await;
     let actor = pb::Actor {
         id: "a1".into(),
         status: pb::ActorStatus::Ready.into(),
@@ -71,11 +78,7 @@ fn message_to(actor_id: &str) -> Incoming {
 /// message went into the mailbox the deletion is about to remove.
 #[tokio::test]
 async fn a_send_to_an_actor_being_deleted_leaves_no_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let records = Records::new(Arc::new(
-        RedbStore::open(&dir.path().join("store")).unwrap(),
-    ));
-    let file = Arc::new(FileMailboxes::open(&dir.path().join("mail")).await.unwrap());
+    let (_dir, records, file) = backends().await;
     let actor = pb::Actor {
         id: "a1".into(),
         status: pb::ActorStatus::ShuttingDown.into(),
@@ -94,11 +97,7 @@ async fn a_send_to_an_actor_being_deleted_leaves_no_record() {
 /// mailbox again, and the send removes it.
 #[tokio::test]
 async fn a_send_to_a_deleted_actor_removes_the_mailbox_its_publish_made() {
-    let dir = tempfile::tempdir().unwrap();
-    let records = Records::new(Arc::new(
-        RedbStore::open(&dir.path().join("store")).unwrap(),
-    ));
-    let file = Arc::new(FileMailboxes::open(&dir.path().join("mail")).await.unwrap());
+    let (_dir, records, file) = backends().await;
     let intake = Intake::new(records.clone(), file.clone(), Arc::new(NoFleet));
     let sent = intake.accept(message_to("gone")).await;
     assert!(matches!(sent, Err(AbacoError::NotFound(_))), "{sent:?}");

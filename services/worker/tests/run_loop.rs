@@ -221,16 +221,21 @@ impl Harness {
     }
 }
 
-async fn stop(
-    task: JoinHandle<Result<(), abaco_worker::WorkerError>>,
-    shutdown: CancellationToken,
-) {
-    shutdown.cancel();
+/// Waits for a worker that stops on its own, without being asked to.
+async fn stopped_by_itself(task: JoinHandle<Result<(), abaco_worker::WorkerError>>) {
     tokio::time::timeout(LIMIT, task)
         .await
         .unwrap()
         .unwrap()
         .unwrap();
+}
+
+async fn stop(
+    task: JoinHandle<Result<(), abaco_worker::WorkerError>>,
+    shutdown: CancellationToken,
+) {
+    shutdown.cancel();
+    stopped_by_itself(task).await;
 }
 
 #[tokio::test]
@@ -723,11 +728,7 @@ async fn a_message_without_a_record_of_an_actor_being_deleted_is_handed_back() {
         .await
         .unwrap();
     h.mailboxes.publish(&h.actor.id, message).await.unwrap();
-    tokio::time::timeout(LIMIT, task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    stopped_by_itself(task).await;
     let counts = h.mailboxes.counts(&h.actor.id);
     assert_eq!(
         (counts.ready, counts.acked),
@@ -783,11 +784,7 @@ async fn a_deleted_actor_stops_the_worker_and_keeps_the_message() {
     let _id = h.send(b"orphan", "str", &[]).await;
     h.records.delete(Table::Actors, &h.actor.id).await.unwrap();
     let (_handle, task, _shutdown) = h.start().await;
-    tokio::time::timeout(LIMIT, task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    stopped_by_itself(task).await;
     let counts = h.mailboxes.counts(&h.actor.id);
     assert_eq!((counts.ready, counts.acked, counts.dropped), (1, 0, 0));
 }
@@ -817,11 +814,7 @@ async fn a_worker_of_an_actor_being_deleted_does_not_bring_its_mailbox_back() {
     })
     .await;
     let (_handle, task, _shutdown) = h.start().await;
-    tokio::time::timeout(LIMIT, task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    stopped_by_itself(task).await;
     assert!(!h.mailboxes.exists(&h.actor.id));
 }
 
