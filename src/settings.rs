@@ -145,6 +145,12 @@ pub struct Settings {
     pub amqp_round_trip_timeout_secs: u64,
     /// Seconds one connection attempt to the broker may take (at most the round trip's).
     pub amqp_connect_timeout_secs: u64,
+    /// Connections the distributed store keeps to Redis.
+    pub redis_pool_size: usize,
+    /// One connection attempt to Redis.
+    pub redis_connect_timeout_secs: u64,
+    /// One Redis command; a longer one fails (and may or may not have been applied).
+    pub redis_command_timeout_secs: u64,
     /// Seconds a worker whose mailbox channel broke keeps trying to subscribe again before
     /// it stops with the error (and the health checks start another).
     pub amqp_resubscribe_secs: u64,
@@ -384,6 +390,9 @@ impl Default for Settings {
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             amqp_round_trip_timeout_secs: 15,
             amqp_connect_timeout_secs: 10,
+            redis_pool_size: 4,
+            redis_connect_timeout_secs: 5,
+            redis_command_timeout_secs: 10,
             amqp_resubscribe_secs: 60,
             namespace: "abaco".into(),
             auth: AuthMode::Header,

@@ -224,6 +224,17 @@ impl Backends {
             .with_registries(registries)
             .with_oom_report_wait(Duration::from_millis(settings.oom_report_wait_ms))
             .with_kill_grace(Duration::from_secs(settings.run_kill_grace_secs));
+        if settings.backend == abaco::settings::Backend::Distributed
+            && settings.worker_record_wait_secs <= settings.redis_command_timeout_secs
+        {
+            // A send may still be writing its record when the wait ends: its message would
+            // become a dead letter though the send succeeds.
+            tracing::warn!(
+                worker_record_wait_secs = settings.worker_record_wait_secs,
+                redis_command_timeout_secs = settings.redis_command_timeout_secs,
+                "worker_record_wait_secs should be longer than redis_command_timeout_secs"
+            );
+        }
         Ok(WorkerHost {
             records: self.records.clone(),
             mailboxes: self.mailboxes.clone(),

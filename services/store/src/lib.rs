@@ -12,7 +12,7 @@ mod redb_store;
 mod redis_scripts;
 mod redis_store;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use abaco::{
     settings::{Backend, Settings},
@@ -21,7 +21,7 @@ use abaco::{
 
 pub use group_commit::{CommitError, GroupCommit};
 pub use redb_store::{Guarded, RedbStore, insert_guarded_in};
-pub use redis_store::{DEFAULT_PREFIX, RedisStore};
+pub use redis_store::{DEFAULT_PREFIX, RedisOptions, RedisStore};
 
 /// The store the settings ask for: a redb file at `data_dir/store.redb` for the embedded
 /// backend, Redis at `redis_url` for the distributed one.
@@ -29,7 +29,16 @@ pub async fn open(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
     match settings.backend {
         Backend::Embedded => Ok(Arc::new(open_embedded(settings).await?)),
         Backend::Distributed => Ok(Arc::new(
-            RedisStore::connect_with_prefix(&settings.redis_url, &settings.namespace).await?,
+            RedisStore::connect_with(
+                &settings.redis_url,
+                &settings.namespace,
+                RedisOptions {
+                    pool_size: settings.redis_pool_size,
+                    connect_timeout: Duration::from_secs(settings.redis_connect_timeout_secs),
+                    command_timeout: Duration::from_secs(settings.redis_command_timeout_secs),
+                },
+            )
+            .await?,
         )),
     }
 }

@@ -19,7 +19,26 @@ use crate::{clock::ttl_millis, redis_scripts};
 /// The key prefix [`RedisStore::connect`] uses.
 pub const DEFAULT_PREFIX: &str = "abaco";
 
-const POOL_SIZE: usize = 4;
+/// How the store talks to Redis: its connections and how long it waits.
+#[derive(Debug, Clone, Copy)]
+pub struct RedisOptions {
+    /// Connections in the pool.
+    pub pool_size: usize,
+    /// One connection attempt, and the commands a connection sends itself.
+    pub connect_timeout: Duration,
+    /// One command (a script included); a longer one fails, and may or may not have run.
+    pub command_timeout: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 4,
+            connect_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Secrets of the connection URL, to be scrubbed from every error message.
 #[derive(Default)]
@@ -151,22 +170,31 @@ impl RedisStore {
     /// Connects to `url` and keeps every key under `prefix`, so that several deployments or
     /// test runs can share one Redis. Fails if Redis cannot be reached now.
     pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, prefix, RedisOptions::default()).await
+    }
+
+    /// [`RedisStore::connect_with_prefix`] with `options`.
+    pub async fn connect_with(
+        url: &str,
+        prefix: &str,
+        options: RedisOptions,
+    ) -> Result<Self, StoreError> {
         let secrets = Secrets::of(url);
         let config = Config::from_url(url).map_err(|e| secrets.backend(&e))?;
         let pool = Builder::from_config(config)
             .with_connection_config(|c| {
-                c.connection_timeout = Duration::from_secs(5);
-                c.internal_command_timeout = Duration::from_secs(5);
+                c.connection_timeout = options.connect_timeout;
+                c.internal_command_timeout = options.connect_timeout;
                 // A script whose connection dropped may or may not have run; sending it again
                 // could apply a write twice, so the caller gets the error instead.
                 c.max_command_attempts = 1;
             })
             .with_performance_config(|p| {
                 // Without a timeout, commands wait for a lost server forever.
-                p.default_command_timeout = Duration::from_secs(10);
+                p.default_command_timeout = options.command_timeout;
             })
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
-            .build_pool(POOL_SIZE)
+            .build_pool(options.pool_size.max(1))
             .map_err(|e| secrets.backend(&e))?;
         // The connection task runs as long as the pool; its handle is not needed.
         let _connection = pool.init().await.map_err(|e| secrets.backend(&e))?;
