@@ -222,6 +222,12 @@ pub struct Settings {
     pub sync_max_queue: u64,
     /// Milliseconds between a synchronous message's looks at its execution.
     pub sync_poll_ms: u64,
+    /// How often following an execution not running yet reads its record.
+    pub follow_poll_ms: u64,
+    /// How long following a run looks for its container while it is being made and started.
+    pub follow_find_secs: u64,
+    /// Pause before a run's broken stats stream (its CPU and memory figures) is opened again.
+    pub run_stats_retry_ms: u64,
     /// Seconds the gateway may take to connect to a service before the request is answered
     /// 503.
     pub service_connect_timeout_secs: u64,
@@ -423,6 +429,9 @@ impl Default for Settings {
             request_timeout_secs: 30,
             sync_wait_secs: 25,
             sync_poll_ms: 50,
+            follow_poll_ms: 250,
+            follow_find_secs: 10,
+            run_stats_retry_ms: 1000,
             service_connect_timeout_secs: 5,
             follow_keep_alive_secs: 15,
             shutdown_drain_secs: 5,

@@ -174,6 +174,7 @@ impl Backends {
                 ..Limits::default()
             },
         )
+        .with_follow_poll(Duration::from_millis(settings.follow_poll_ms))
     }
 
     /// The access service (permissions, aliases, nonces), served beside registration.
@@ -223,7 +224,9 @@ impl Backends {
             .with_sandbox(sandbox(settings))
             .with_registries(registries)
             .with_oom_report_wait(Duration::from_millis(settings.oom_report_wait_ms))
-            .with_kill_grace(Duration::from_secs(settings.run_kill_grace_secs));
+            .with_kill_grace(Duration::from_secs(settings.run_kill_grace_secs))
+            .with_stats_retry(Duration::from_millis(settings.run_stats_retry_ms))
+            .with_follow_find(Duration::from_secs(settings.follow_find_secs));
         if settings.backend == abaco::settings::Backend::Distributed
             && settings.worker_record_wait_secs <= settings.redis_command_timeout_secs
         {

@@ -3,7 +3,7 @@
 //! at the end, or everything when the run was over before the follow began), and a last chunk
 //! with the final status. A run that has not started yet is waited for.
 
-use std::{pin::Pin, time::Duration};
+use std::pin::Pin;
 
 use abaco::{
     Result, pb,
@@ -18,9 +18,6 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use crate::RegistrationService;
-
-/// How often the record of an execution not running yet (or whose worker was lost) is read.
-const POLL: Duration = Duration::from_millis(250);
 
 /// The stream a follow answers with.
 pub(crate) type Follow =
@@ -74,10 +71,10 @@ impl RegistrationService {
                             }
                         }
                         // Its worker is only about to start it: ask again shortly.
-                        None => tokio::time::sleep(POLL).await,
+                        None => tokio::time::sleep(self.follow_poll).await,
                     }
                 }
-                _ => tokio::time::sleep(POLL).await,
+                _ => tokio::time::sleep(self.follow_poll).await,
             }
             let previous = execution.worker_id.clone();
             execution = self.current(actor_id, &execution.id).await?;

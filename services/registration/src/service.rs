@@ -1,7 +1,7 @@
 //! The `abaco.v1.Registration` gRPC service: each call takes the caller the edge verified and
 //! hands it, with the request, to the actor or execution code.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use abaco::paging;
 use abaco::{
@@ -26,6 +26,8 @@ pub struct RegistrationService {
     pub(crate) mailboxes: Arc<dyn Mailboxes>,
     pub(crate) fleet: Arc<dyn Fleet>,
     pub(crate) limits: Limits,
+    /// How often a follow reads the record of an execution not running yet.
+    pub(crate) follow_poll: Duration,
 }
 
 impl RegistrationService {
@@ -41,7 +43,16 @@ impl RegistrationService {
             mailboxes,
             fleet,
             limits,
+            follow_poll: Duration::from_millis(250),
         }
+    }
+
+    /// Reads the record of a followed execution that is not running yet (or whose worker
+    /// was lost) every `poll`.
+    #[must_use]
+    pub fn with_follow_poll(mut self, poll: Duration) -> Self {
+        self.follow_poll = poll.max(Duration::from_millis(1));
+        self
     }
 
     /// The gRPC server for this service, behind `auth`.

@@ -12,10 +12,6 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::{DockerRunner, LABEL_EXECUTION};
 
-/// How long to look for a container that is still being made or started (the run was
-/// claimed, its container not yet running).
-const FIND_FOR: Duration = Duration::from_secs(10);
-
 impl DockerRunner {
     /// The output of the container running `execution_id`, as it comes, at most `cap` bytes;
     /// `None` when no such container appears.
@@ -24,7 +20,8 @@ impl DockerRunner {
         execution_id: &str,
         cap: usize,
     ) -> Result<Option<LogStream>, super::RunError> {
-        let deadline = tokio::time::Instant::now() + FIND_FOR;
+        // The run may be claimed with its container still being made or started.
+        let deadline = tokio::time::Instant::now() + self.follow_find;
         let container = loop {
             if let Some(id) = self.container_of(execution_id).await? {
                 break id;

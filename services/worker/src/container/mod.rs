@@ -59,8 +59,10 @@ pub const LABEL_EXECUTION: &str = "org.abaco.execution";
 const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
 /// How long a run ended by SIGKILL waits for Docker's late OOM report, unless set.
 const DEFAULT_OOM_REPORT_WAIT: Duration = Duration::from_secs(1);
-/// Pause before a broken stats stream is opened again.
-const STATS_RETRY: Duration = Duration::from_secs(1);
+/// Pause before a broken stats stream is opened again, unless set.
+const DEFAULT_STATS_RETRY: Duration = Duration::from_secs(1);
+/// How long following a run looks for its container, unless set.
+const DEFAULT_FOLLOW_FIND: Duration = Duration::from_secs(10);
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -168,6 +170,8 @@ pub struct DockerRunner {
     registries: RegistryAuth,
     oom_report_wait: Duration,
     kill_grace: Duration,
+    stats_retry: Duration,
+    follow_find: Duration,
 }
 
 impl DockerRunner {
@@ -184,6 +188,8 @@ impl DockerRunner {
             registries: RegistryAuth::default(),
             oom_report_wait: DEFAULT_OOM_REPORT_WAIT,
             kill_grace: DEFAULT_KILL_GRACE,
+            stats_retry: DEFAULT_STATS_RETRY,
+            follow_find: DEFAULT_FOLLOW_FIND,
         })
     }
 
@@ -211,6 +217,18 @@ impl DockerRunner {
     /// stopped before the run goes on without that report.
     pub fn with_kill_grace(mut self, grace: Duration) -> Self {
         self.kill_grace = grace;
+        self
+    }
+
+    /// Pauses `retry` before opening a run's broken stats stream again.
+    pub fn with_stats_retry(mut self, retry: Duration) -> Self {
+        self.stats_retry = retry.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Gives following a claimed run `find` to see its container made and started.
+    pub fn with_follow_find(mut self, find: Duration) -> Self {
+        self.follow_find = find;
         self
     }
 
@@ -322,7 +340,12 @@ impl DockerRunner {
             _ => None,
         };
         let (usage_tx, usage_rx) = watch::channel(Usage::default());
-        let stats = Task::spawn(sample_stats(self.docker.clone(), id.to_string(), usage_tx));
+        let stats = Task::spawn(sample_stats(
+            self.docker.clone(),
+            id.to_string(),
+            usage_tx,
+            self.stats_retry,
+        ));
 
         let ended_by = self
             .wait(id, &cancel, spec.max_run_time)
@@ -484,7 +507,7 @@ async fn remove_container(docker: &Docker, id: &str) -> Result<(), DockerError> 
 
 /// Keeps the latest usage figures: a one-shot sample at once (short runs may end before a
 /// stream yields), then the stream, reopened if the client's request timeout cuts it.
-async fn sample_stats(docker: Docker, id: String, usage: watch::Sender<Usage>) {
+async fn sample_stats(docker: Docker, id: String, usage: watch::Sender<Usage>, retry: Duration) {
     let record = |sample: &bollard::models::ContainerStatsResponse| {
         let fresh = Usage::from_sample(sample);
         usage.send_modify(|current| *current = current.merge(fresh));
@@ -502,7 +525,7 @@ async fn sample_stats(docker: Docker, id: String, usage: watch::Sender<Usage>) {
         while let Some(Ok(sample)) = stream.next().await {
             record(&sample);
         }
-        tokio::time::sleep(STATS_RETRY).await;
+        tokio::time::sleep(retry).await;
     }
 }
 
