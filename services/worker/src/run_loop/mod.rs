@@ -281,7 +281,7 @@ async fn process(ctx: &WorkerContext, delivery: Delivery) -> Result<Flow, Worker
             )
             .await;
             if let Err(error) = kept {
-                return give_back(delivery, error, ctx.settings.store_backoff).await;
+                return give_back(ctx, delivery, error).await;
             }
             tracing::error!(
                 actor = ctx.actor_id(),
@@ -329,7 +329,7 @@ async fn execute(
             settle(delivery.reject(true).await);
             return Ok(Flow::Stop);
         }
-        Err(error) => return give_back(delivery, error, ctx.settings.store_backoff).await,
+        Err(error) => return give_back(ctx, delivery, error).await,
     };
     if actor.revision != ctx.handle.snapshot().revision {
         // The actor was updated: a message accepted after that must run on the new revision's
@@ -358,12 +358,8 @@ async fn execute(
             Ok(records::Claim::Finished(execution)) => {
                 // Its end may not have been told yet (the worker that recorded it died first).
                 if let Err(error) = announce::ended(ctx, &actor, &execution).await {
-                    return give_back(
-                        delivery,
-                        AbacoError::Unavailable(error.to_string()),
-                        ctx.settings.store_backoff,
-                    )
-                    .await;
+                    return give_back(ctx, delivery, AbacoError::Unavailable(error.to_string()))
+                        .await;
                 }
                 tracing::info!(execution = %message.execution_id, "already recorded; acked without running");
                 settle(delivery.ack().await);
@@ -400,7 +396,7 @@ async fn execute(
                 }
                 tokio::time::sleep(ctx.settings.owner_poll).await;
             }
-            Err(error) => return give_back(delivery, error, ctx.settings.store_backoff).await,
+            Err(error) => return give_back(ctx, delivery, error).await,
         }
     };
 
@@ -477,12 +473,7 @@ async fn execute(
     };
     if let Err(error) = announce::ended(ctx, &actor, &ended).await {
         // Recorded but not told: the message comes back, finds the record final, and tells.
-        return give_back(
-            delivery,
-            AbacoError::Unavailable(error.to_string()),
-            ctx.settings.store_backoff,
-        )
-        .await;
+        return give_back(ctx, delivery, AbacoError::Unavailable(error.to_string())).await;
     }
     settle(delivery.ack().await);
     Ok(Flow::Continue)
@@ -516,15 +507,15 @@ async fn show_busy(ctx: &WorkerContext, container: &str) {
     .await;
 }
 
-/// Hands a message back after a store failure and pauses.
+/// Hands a message back after a store failure and pauses (`store_backoff`).
 async fn give_back(
+    ctx: &WorkerContext,
     delivery: Delivery,
     error: AbacoError,
-    pause: Duration,
 ) -> Result<Flow, WorkerError> {
     tracing::warn!(%error, "store failed; message given back");
     settle(delivery.reject(true).await);
-    tokio::time::sleep(pause).await;
+    tokio::time::sleep(ctx.settings.store_backoff).await;
     Ok(Flow::Continue)
 }
 

@@ -38,6 +38,15 @@ pub enum Claim {
     OtherMessage,
 }
 
+/// Whether the actor `actor_id` exists and is not being deleted.
+pub async fn actor_takes_messages(records: &Records, actor_id: &str) -> abaco::Result<bool> {
+    match records.actor(actor_id).await {
+        Ok(actor) => Ok(actor.status() != pb::ActorStatus::ShuttingDown),
+        Err(AbacoError::NotFound(_)) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 /// Whether `execution` records `message`, as far as it can tell: the same sender and, where the
 /// record keeps one, the same digest. Records written before digests were kept pass.
 fn is_its_message(execution: &pb::Execution, message: &pb::MailboxMessage) -> bool {

@@ -3,13 +3,9 @@
 //! actor again, so whoever makes a mailbox checks the actor afterwards and removes what it
 //! made if the actor is being deleted.
 
-use abaco::{
-    AbacoError,
-    mailbox::{Consumer, MailboxError},
-    pb,
-};
+use abaco::mailbox::{Consumer, MailboxError};
 
-use super::{WorkerContext, WorkerError};
+use super::{WorkerContext, WorkerError, records};
 
 /// The worker's consumer, or `None` when its actor is gone or being deleted (nothing to
 /// consume: the worker stops).
@@ -23,7 +19,7 @@ pub(super) async fn consumer(
     }
     // No mailbox (the broker lost it, or the actor's deletion removed it): made again only
     // for an actor that still takes messages, and checked once more after.
-    if !takes_messages(ctx).await? {
+    if !records::actor_takes_messages(&ctx.records, ctx.actor_id()).await? {
         tracing::info!(
             actor = ctx.actor_id(),
             "no mailbox and the actor is gone; worker stops"
@@ -31,7 +27,7 @@ pub(super) async fn consumer(
         return Ok(None);
     }
     ctx.mailboxes.create(ctx.actor_id()).await?;
-    if !takes_messages(ctx).await? {
+    if !records::actor_takes_messages(&ctx.records, ctx.actor_id()).await? {
         if let Err(error) = ctx.mailboxes.delete(ctx.actor_id()).await {
             tracing::warn!(actor = ctx.actor_id(), %error, "could not remove the mailbox made for an actor being deleted");
         }
@@ -45,15 +41,6 @@ pub(super) async fn consumer(
         Ok(consumer) => Ok(Some(consumer)),
         // Deleted again in between: by the actor's deletion.
         Err(MailboxError::Closed) => Ok(None),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// Whether the worker's actor exists and is not being deleted.
-async fn takes_messages(ctx: &WorkerContext) -> Result<bool, WorkerError> {
-    match ctx.records.actor(ctx.actor_id()).await {
-        Ok(actor) => Ok(actor.status() != pb::ActorStatus::ShuttingDown),
-        Err(AbacoError::NotFound(_)) => Ok(false),
         Err(error) => Err(error.into()),
     }
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use abaco::{AbacoError, mailbox::Delivery, pb};
+use abaco::{mailbox::Delivery, pb};
 use chrono::Utc;
 use tokio::time::Instant;
 
@@ -55,14 +55,14 @@ pub(super) async fn put_aside(
     delivery: Delivery,
     message: &pb::MailboxMessage,
 ) -> Result<Flow, WorkerError> {
-    match ctx.records.actor(ctx.actor_id()).await {
-        Ok(actor) if actor.status() != pb::ActorStatus::ShuttingDown => {}
-        Ok(_) | Err(AbacoError::NotFound(_)) => {
+    match records::actor_takes_messages(&ctx.records, ctx.actor_id()).await {
+        Ok(true) => {}
+        Ok(false) => {
             tracing::info!(actor = ctx.actor_id(), execution = %message.execution_id, "no record, and the actor is being deleted; message handed back, worker stops");
             settle(delivery.reject(true).await);
             return Ok(Flow::Stop);
         }
-        Err(error) => return give_back(delivery, error, ctx.settings.store_backoff).await,
+        Err(error) => return give_back(ctx, delivery, error).await,
     }
     let raw = delivery.body.clone();
     let kept = records::dead_letter(
@@ -75,7 +75,7 @@ pub(super) async fn put_aside(
     )
     .await;
     if let Err(error) = kept {
-        return give_back(delivery, error, ctx.settings.store_backoff).await;
+        return give_back(ctx, delivery, error).await;
     }
     tracing::warn!(execution = %message.execution_id, "message without an execution record put aside as a dead letter");
     settle(delivery.ack().await);
