@@ -219,30 +219,19 @@ impl Intake {
         message: Bytes,
     ) -> Result<(pb::Actor, Published)> {
         let actor_id = &execution.actor_id;
-        let entries = execution_index::entries(execution);
         let (inserted, published) = tokio::join!(
-            self.records.insert_guarded::<_, pb::Actor>(
-                Table::Executions,
-                key,
-                execution,
-                (Table::Actors, actor_id),
-                &entries,
-            ),
+            self.insert_record(key, execution),
             self.publish(actor_id, message),
         );
         let made = matches!(published, Ok(Published::Created));
         let actor = match inserted {
-            Ok(Some(actor)) if actor.status() != pb::ActorStatus::ShuttingDown => actor,
-            Ok(found) => {
-                // Gone or being deleted: to senders it is gone already, and a mailbox this
-                // publish made for it must not stay.
-                if found.is_some() {
-                    self.take_back(execution).await;
-                }
+            Ok(actor) => actor,
+            // Gone or being deleted: a mailbox this publish made for it must not stay.
+            Err(gone @ AbacoError::NotFound(_)) => {
                 if made {
                     self.remove_mailbox(actor_id).await;
                 }
-                return Err(AbacoError::not_found("actor", actor_id));
+                return Err(gone);
             }
             Err(error) => {
                 if !matches!(error, AbacoError::Conflict(_)) {
@@ -255,13 +244,8 @@ impl Intake {
                 return Err(error);
             }
         };
-        match published {
-            Ok(published) => Ok((actor, published)),
-            Err(error) => {
-                self.take_back(execution).await;
-                Err(error)
-            }
-        }
+        self.published_or_taken_back(actor, published, execution)
+            .await
     }
 
     /// The record first, read together with the actor, then the message: what mailboxes of
@@ -273,6 +257,17 @@ impl Intake {
         execution: &pb::Execution,
         message: Bytes,
     ) -> Result<(pb::Actor, Published)> {
+        let actor = self.insert_record(key, execution).await?;
+        let published = self.publish(&actor.id, message).await;
+        self.published_or_taken_back(actor, published, execution)
+            .await
+    }
+
+    /// Inserts the execution record, guarded by its actor; the actor as read with it.
+    /// `NotFound` for an actor that is gone or being deleted (to senders it is gone already),
+    /// with no record left behind.
+    async fn insert_record(&self, key: &str, execution: &pb::Execution) -> Result<pb::Actor> {
+        let gone = || AbacoError::not_found("actor", &execution.actor_id);
         let actor: pb::Actor = self
             .records
             .insert_guarded(
@@ -283,13 +278,23 @@ impl Intake {
                 &execution_index::entries(execution),
             )
             .await?
-            .ok_or_else(|| AbacoError::not_found("actor", &execution.actor_id))?;
+            .ok_or_else(gone)?;
         if actor.status() == pb::ActorStatus::ShuttingDown {
-            // Being deleted: to senders it is gone already.
             self.take_back(execution).await;
-            return Err(AbacoError::not_found("actor", &actor.id));
+            return Err(gone());
         }
-        match self.publish(&actor.id, message).await {
+        Ok(actor)
+    }
+
+    /// The accepted message's actor and publish, or the publish's error with the record taken
+    /// back.
+    async fn published_or_taken_back(
+        &self,
+        actor: pb::Actor,
+        published: Result<Published>,
+        execution: &pb::Execution,
+    ) -> Result<(pb::Actor, Published)> {
+        match published {
             Ok(published) => Ok((actor, published)),
             Err(error) => {
                 self.take_back(execution).await;
