@@ -77,7 +77,9 @@ pub async fn gateway(settings: &Settings, stop: CancellationToken) -> anyhow::Re
     if settings.gateway_messages == GatewayMessages::InProcess {
         require_distributed(settings, "gateway_messages = in-process")?;
         let backends = Backends::open(settings).await?;
-        services.messages = abaco_gateway::transport(backends.messages().into_server(auth.clone()));
+        let messages = backends.messages();
+        services.local_messages = Some(abaco_gateway::LocalMessages::new(messages.clone()));
+        services.messages = abaco_gateway::transport(messages.into_server(auth.clone()));
     }
     let gateway = abaco_gateway::Gateway::new(settings, services, auth)?;
     tracing::info!(http = %http.local_addr()?, messages = ?settings.gateway_messages, "gateway is up");

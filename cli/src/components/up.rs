@@ -53,7 +53,9 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     let registration = backends.registration(&settings).into_server(auth.clone());
     let sharing = backends.sharing().into_server(auth.clone());
     let configs = backends.configs(&settings).into_server(auth.clone());
-    let messages = backends.messages().into_server(auth.clone());
+    let messages_service = backends.messages();
+    let local_messages = abaco_gateway::LocalMessages::new(messages_service.clone());
+    let messages = messages_service.into_server(auth.clone());
     let admin = backends.admin(&settings).into_server(auth.clone());
     // The gateway calls the very services the gRPC port serves, in this process: no
     // loopback round trip per request (REST ingest, BENCHMARKS.md).
@@ -65,6 +67,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
             admin: transport(admin.clone()),
             access: transport(sharing.clone()),
             configs: transport(configs.clone()),
+            local_messages: Some(local_messages),
         },
         auth,
     )?;

@@ -118,17 +118,18 @@ pub(super) async fn send(
     let idempotency_key = idempotency_key(&request)?;
     let (body, content_type) = message(request, &gw).await?;
     let sent = gw
-        .messages()
-        .send_message(caller.request(pb::SendMessageRequest {
-            actor_id,
-            body: body.into(),
-            content_type: content_type.to_owned(),
-            environment,
-            refuse_if_deeper_than: synchronous.then_some(gw.settings().sync_max_queue),
-            idempotency_key,
-        })?)
-        .await?
-        .into_inner();
+        .send_message(
+            &caller,
+            pb::SendMessageRequest {
+                actor_id,
+                body: body.into(),
+                content_type: content_type.to_owned(),
+                environment,
+                refuse_if_deeper_than: synchronous.then_some(gw.settings().sync_max_queue),
+                idempotency_key,
+            },
+        )
+        .await?;
     let mut answer = if synchronous {
         synchronous_answer(&gw, &caller, &sent).await?
     } else {
