@@ -244,6 +244,12 @@ pub struct Settings {
     /// How long a worker handed a message whose execution record is not in yet waits for it
     /// (counted from the message's acceptance) before putting it aside as a dead letter.
     pub worker_record_wait_secs: u64,
+    /// Attempts in all a worker makes at a store write that guards an ack (its claim, an
+    /// execution's end, logs, results, a dead letter) while the store fails transiently.
+    pub worker_persist_attempts: u32,
+    /// Milliseconds before a worker's second attempt at such a write; doubled before each
+    /// one after.
+    pub worker_persist_pause_ms: u64,
     /// Origins whose web pages may call the REST API (CORS); `*` for any.
     pub cors_origins: Vec<String>,
     /// The user a request acts as in `header` mode when it names none.
@@ -438,6 +444,8 @@ impl Default for Settings {
             telemetry_flush_secs: 5,
             worker_store_backoff_ms: 1000,
             worker_record_wait_secs: 15,
+            worker_persist_attempts: 5,
+            worker_persist_pause_ms: 200,
             sync_max_queue: 3,
             cors_origins: vec!["*".into()],
             default_user: "anonymous".into(),

@@ -20,7 +20,7 @@ use abaco_messages::MessagesService;
 use abaco_registration::{AccessService, ConfigsService, Limits, RegistrationService};
 use abaco_spawner::{FleetTimings, SpawnerFleet};
 use abaco_worker::{
-    HostSettings, TenantMounts, WorkerHost, WorkerSettings,
+    HostSettings, Persist, TenantMounts, WorkerHost, WorkerSettings,
     container::{DockerRunner, RegistryAuth, Sandbox},
 };
 use anyhow::Context;
@@ -259,6 +259,10 @@ impl Backends {
                 owner_poll: Duration::from_millis(settings.worker_owner_poll_ms.max(1)),
                 store_backoff: Duration::from_millis(settings.worker_store_backoff_ms),
                 record_wait: Duration::from_secs(settings.worker_record_wait_secs),
+                persist: Persist {
+                    attempts: settings.worker_persist_attempts.max(1),
+                    first_pause: Duration::from_millis(settings.worker_persist_pause_ms),
+                },
                 retry_backoff: Duration::from_millis(settings.retry_backoff_ms),
                 retry_backoff_max: Duration::from_secs(settings.retry_backoff_max_secs),
                 network_holder: settings.run_network_holder,

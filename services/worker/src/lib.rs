@@ -15,5 +15,5 @@ pub use control::{WorkerControlService, control_service};
 pub use handle::WorkerHandle;
 pub use host::{HostSettings, WorkerHost};
 pub use run_loop::{
-    MountError, TenantMounts, WorkerContext, WorkerError, WorkerSettings, run_worker,
+    MountError, Persist, TenantMounts, WorkerContext, WorkerError, WorkerSettings, run_worker,
 };

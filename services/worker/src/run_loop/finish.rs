@@ -34,7 +34,12 @@ pub(super) async fn record(
     };
     let put = |table, bytes: Bytes| {
         let key = key.clone();
-        async move { records::persist(|| ctx.records.put_blob(table, &key, bytes.clone(), ttl)).await }
+        async move {
+            ctx.settings
+                .persist
+                .run(|| ctx.records.put_blob(table, &key, bytes.clone(), ttl))
+                .await
+        }
     };
     put(Table::Logs, Bytes::from(logs)).await?;
     put(Table::Results, Bytes::from(results)).await?;
@@ -43,6 +48,7 @@ pub(super) async fn record(
         &ctx.records,
         &actor.id,
         &execution.id,
+        ctx.settings.persist,
         |record| match &outcome {
             Ok(run) => {
                 record.start_time = time::format(run.start_time);

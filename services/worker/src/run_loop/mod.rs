@@ -19,6 +19,7 @@ mod finish;
 mod hot;
 mod mounts;
 mod records;
+pub use records::Persist;
 mod retry;
 mod spec;
 mod subscribe;
@@ -99,6 +100,8 @@ pub struct WorkerSettings {
     /// acceptance: a fresh message is published while its record goes in, so a worker can be
     /// handed it first.
     pub record_wait: Duration,
+    /// How writes that guard an ack (claim, finish, logs, results, dead letters) are retried.
+    pub persist: records::Persist,
     /// Runs join a network namespace their worker keeps (see [`NetworkHolder`]) instead of
     /// each getting one of its own.
     pub network_holder: bool,
@@ -127,6 +130,7 @@ impl Default for WorkerSettings {
             owner_poll: Duration::from_millis(500),
             store_backoff: Duration::from_secs(1),
             record_wait: Duration::from_secs(15),
+            persist: records::Persist::default(),
             network_holder: false,
         }
     }
@@ -278,6 +282,7 @@ async fn process(ctx: &WorkerContext, delivery: Delivery) -> Result<Flow, Worker
                 "not a mailbox message this platform can read",
                 &delivery.body,
                 None,
+                ctx.settings.persist,
             )
             .await;
             if let Err(error) = kept {
@@ -351,6 +356,7 @@ async fn execute(
             ctx.worker_id(),
             delivery.redelivered,
             ctx.settings.liveness_timeout,
+            ctx.settings.persist,
         )
         .await;
         match claimed {
@@ -424,9 +430,7 @@ async fn execute(
         let Some(why) = why.filter(|_| !cancel.is_cancelled() && !ctx.handle.is_stopping()) else {
             break outcome;
         };
-        if let Err(error) =
-            retry::record_try(&ctx.records, &actor.id, &execution.id, &outcome, &why).await
-        {
+        if let Err(error) = retry::record_try(ctx, &actor.id, &execution.id, &outcome, &why).await {
             ctx.handle.end();
             // Not recorded, so not acked: the message comes back and is tried again.
             settle(delivery.reject(true).await);

@@ -2,6 +2,8 @@
 
 use std::{future::Future, time::Duration};
 
+use backon::{ExponentialBuilder, Retryable};
+
 use abaco::{
     AbacoError,
     mailbox::message_digest,
@@ -12,10 +14,23 @@ use abaco::{
     time,
 };
 
-/// Attempts for writes that must not be lost before an ack.
-const ATTEMPTS: u32 = 5;
-/// First pause between attempts; doubled each time.
-const FIRST_PAUSE: Duration = Duration::from_millis(200);
+/// How a store write that guards an ack is retried through transient failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Persist {
+    /// Attempts in all (at least one).
+    pub attempts: u32,
+    /// Pause before the second attempt; doubled before each one after.
+    pub first_pause: Duration,
+}
+
+impl Default for Persist {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            first_pause: Duration::from_millis(200),
+        }
+    }
+}
 
 /// What to do with a delivered execution.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +106,7 @@ pub async fn claim(
     worker_id: &str,
     redelivered: bool,
     liveness_timeout: Duration,
+    persist: Persist,
 ) -> abaco::Result<Claim> {
     let key = child_key(&message.actor_id, &message.execution_id);
     let Some(current) = records
@@ -161,7 +177,9 @@ pub async fn claim(
         // would name this worker, alive, as the runner of a message it gave back, and another
         // worker handed the message would wait on it forever: look, and run it if it is ours.
         Err(error @ AbacoError::Unavailable(_)) => {
-            let current = persist(|| records.get::<pb::Execution>(Table::Executions, &key)).await;
+            let current = persist
+                .run(|| records.get::<pb::Execution>(Table::Executions, &key))
+                .await;
             match current {
                 Ok(Some(execution))
                     if execution.status() == ExecutionStatus::Running
@@ -192,23 +210,25 @@ pub async fn finish(
     records: &Records,
     actor_id: &str,
     execution_id: &str,
+    persist: Persist,
     apply: impl Fn(&mut pb::Execution) + Send + Sync,
 ) -> abaco::Result<pb::Execution> {
     let key = child_key(actor_id, execution_id);
     // Whether the last attempt of the update was the one that finished the record: retries
     // re-run the closure, and a record already final must not be counted again.
     let finished_here = std::sync::atomic::AtomicBool::new(false);
-    let record = persist(|| {
-        records.update(Table::Executions, &key, |execution: &mut pb::Execution| {
-            let open = !abaco::status::execution_is_final(execution.status());
-            finished_here.store(open, std::sync::atomic::Ordering::Relaxed);
-            if open {
-                apply(execution);
-            }
-            Ok(open)
+    let record = persist
+        .run(|| {
+            records.update(Table::Executions, &key, |execution: &mut pb::Execution| {
+                let open = !abaco::status::execution_is_final(execution.status());
+                finished_here.store(open, std::sync::atomic::Ordering::Relaxed);
+                if open {
+                    apply(execution);
+                }
+                Ok(open)
+            })
         })
-    })
-    .await?;
+        .await?;
     if abaco::status::execution_is_final(record.status()) && !record.swept {
         // Best effort: the sweep drops an entry left behind when it next reads it.
         if let Err(error) = records.close_execution(actor_id, execution_id).await {
@@ -274,6 +294,7 @@ pub async fn dead_letter(
     reason: &str,
     raw: &[u8],
     message: Option<&pb::MailboxMessage>,
+    persist: Persist,
 ) -> abaco::Result<()> {
     let time = records.now_stamp().await.unwrap_or_else(|_| time::now());
     let letter = pb::DeadLetter {
@@ -287,32 +308,34 @@ pub async fn dead_letter(
         size: message.map_or(raw.len(), |m| m.body.len()) as u64,
     };
     let key = child_key(actor_id, id);
-    persist(|| records.save(Table::DeadLetters, &key, &letter)).await?;
+    persist
+        .run(|| records.save(Table::DeadLetters, &key, &letter))
+        .await?;
     metrics::counter!(abaco::metrics::DEAD_LETTERS).increment(1);
     Ok(())
 }
 
-/// Retries a store write that guards an ack, with growing pauses, for transient failures.
-pub async fn persist<T, F, Fut>(mut write: F) -> abaco::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = abaco::Result<T>>,
-{
-    let mut pause = FIRST_PAUSE;
-    let mut attempt = 1;
-    loop {
-        match write().await {
-            Ok(value) => return Ok(value),
-            Err(error @ (AbacoError::Unavailable(_) | AbacoError::Conflict(_)))
-                if attempt < ATTEMPTS =>
-            {
-                tracing::warn!(%error, attempt, "store write failed; retrying");
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-                attempt += 1;
-            }
-            Err(error) => return Err(error),
-        }
+impl Persist {
+    /// Runs `write`, again after growing pauses while it fails transiently (the store is
+    /// unavailable, or a concurrent change won), up to `attempts` in all.
+    pub async fn run<T, F, Fut>(self, write: F) -> abaco::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = abaco::Result<T>>,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.first_pause)
+            .with_factor(2.0)
+            .without_max_delay()
+            .with_max_times(self.attempts.saturating_sub(1) as usize);
+        write
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|error| matches!(error, AbacoError::Unavailable(_) | AbacoError::Conflict(_)))
+            .notify(|error, pause| {
+                tracing::warn!(%error, ?pause, "store write failed; retrying");
+            })
+            .await
     }
 }
 
@@ -362,6 +385,7 @@ mod tests {
             "0worker000000",
             false,
             Duration::from_secs(10),
+            Persist::default(),
         )
         .await
         .unwrap();
@@ -369,5 +393,43 @@ mod tests {
             Claim::Run(execution) => assert_eq!(execution.worker_id, "0worker000000"),
             other => panic!("the applied claim must be run by its worker, not {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn persist_retries_transient_failures_up_to_its_attempts_and_no_others() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let persist = Persist {
+            attempts: 3,
+            first_pause: Duration::from_millis(1),
+        };
+        let calls = AtomicU32::new(0);
+        let failing = persist
+            .run(|| async {
+                calls.fetch_add(1, Ordering::Relaxed);
+                Err::<(), _>(AbacoError::Unavailable("down".into()))
+            })
+            .await;
+        assert!(matches!(failing, Err(AbacoError::Unavailable(_))));
+        assert_eq!(calls.swap(0, Ordering::Relaxed), 3, "three attempts in all");
+
+        let recovering = persist
+            .run(|| async {
+                match calls.fetch_add(1, Ordering::Relaxed) {
+                    0 => Err(AbacoError::Conflict("raced".into())),
+                    _ => Ok(7),
+                }
+            })
+            .await;
+        assert_eq!(recovering.unwrap(), 7);
+        assert_eq!(calls.swap(0, Ordering::Relaxed), 2);
+
+        let refused = persist
+            .run(|| async {
+                calls.fetch_add(1, Ordering::Relaxed);
+                Err::<(), _>(AbacoError::not_found("execution", "x"))
+            })
+            .await;
+        assert!(matches!(refused, Err(AbacoError::NotFound(_))));
+        assert_eq!(calls.load(Ordering::Relaxed), 1, "not retried");
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use abaco::{pb, records::child_key, store::Table, time};
 
-use super::records;
+use super::WorkerContext;
 use crate::container::{EndedBy, RunError, RunOutcome};
 
 /// Why a finished try should be tried again, if it should and tries are left.
@@ -41,7 +41,7 @@ pub(super) fn backoff(first: Duration, most: Duration, tried_before: usize) -> D
 /// Adds a finished try to the execution's record (unless it ended meanwhile, by a force-quit
 /// recorded elsewhere); the record.
 pub(super) async fn record_try(
-    store: &abaco::records::Records,
+    ctx: &WorkerContext,
     actor_id: &str,
     execution_id: &str,
     outcome: &Result<RunOutcome, RunError>,
@@ -61,16 +61,19 @@ pub(super) async fn record_try(
         },
     };
     let key = child_key(actor_id, execution_id);
-    records::persist(|| {
-        store.update(Table::Executions, &key, |execution: &mut pb::Execution| {
-            if abaco::status::execution_is_final(execution.status()) {
-                return Ok(false);
-            }
-            execution.attempts.push(attempt.clone());
-            Ok(true)
+    ctx.settings
+        .persist
+        .run(|| {
+            ctx.records
+                .update(Table::Executions, &key, |execution: &mut pb::Execution| {
+                    if abaco::status::execution_is_final(execution.status()) {
+                        return Ok(false);
+                    }
+                    execution.attempts.push(attempt.clone());
+                    Ok(true)
+                })
         })
-    })
-    .await
+        .await
 }
 
 /// What the logs of a later try begin with: the logs of the tries before it, each headed.

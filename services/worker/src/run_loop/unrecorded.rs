@@ -72,6 +72,7 @@ pub(super) async fn put_aside(
         records::NO_RECORD,
         &raw,
         Some(message),
+        ctx.settings.persist,
     )
     .await;
     if let Err(error) = kept {
