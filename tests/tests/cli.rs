@@ -89,7 +89,16 @@ async fn the_user_verbs_drive_a_platform(platform: Platform) {
     let waited = ok(
         p,
         "ada",
-        &["send", &actor, "hello there", "--wait", "--env", "EXTRA=7"],
+        &[
+            "send",
+            &actor,
+            "hello there",
+            "--wait",
+            "--poll-ms",
+            "50",
+            "--env",
+            "EXTRA=7",
+        ],
     );
     assert!(waited.contains("COMPLETE"), "{waited}");
     assert!(

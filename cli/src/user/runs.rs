@@ -39,6 +39,9 @@ pub struct SendArgs {
     /// Longest --wait waits, in seconds.
     #[arg(long, default_value_t = 600)]
     wait_secs: u64,
+    /// How often --wait looks at the execution, in milliseconds.
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..))]
+    poll_ms: u64,
 }
 
 /// `abaco executions`.
@@ -82,9 +85,6 @@ pub struct LogsArgs {
     #[arg(long, short)]
     follow: bool,
 }
-
-/// How often --wait looks at the execution.
-const POLL: Duration = Duration::from_millis(250);
 
 /// The fields `executions get` and `send --wait` show.
 const SHOWN: &[&str] = &[
@@ -166,6 +166,7 @@ pub(super) async fn send(
         &send.actor,
         &execution,
         Duration::from_secs(send.wait_secs),
+        Duration::from_millis(send.poll_ms),
     )
     .await?;
     output::record(args, &record, SHOWN);
@@ -197,6 +198,7 @@ async fn wait_for(
     actor: &str,
     execution: &str,
     limit: Duration,
+    poll: Duration,
 ) -> Result<Value, VerbError> {
     let spinner = ProgressBar::new_spinner();
     spinner.set_style(
@@ -219,7 +221,7 @@ async fn wait_for(
             )));
         }
         spinner.set_message(format!("{execution} {status}"));
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(poll).await;
     };
     spinner.finish_and_clear();
     outcome
