@@ -3,7 +3,7 @@
 //! the container sees nothing else of the host.
 
 use std::{
-    os::unix::fs::PermissionsExt,
+    os::{fd::AsFd, unix::fs::PermissionsExt},
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -144,9 +144,22 @@ impl ResultsKeeper {
         Ok(())
     }
 
-    /// Takes what is already queued on `socket`.
+    /// Takes what is already queued on `socket`, asking the kernel itself: tokio's
+    /// `try_recv` answers "would block" until its reactor has seen the socket turn readable,
+    /// so a datagram sent just before a done line or an exit could be left behind.
     pub fn drain(&mut self, socket: &UnixDatagram) {
-        while let Ok(len) = socket.try_recv(&mut self.buf) {
+        let queued = match socket.as_fd().try_clone_to_owned() {
+            // The duplicate shares the socket's non-blocking mode: an empty queue ends this.
+            Ok(fd) => std::os::unix::net::UnixDatagram::from(fd),
+            Err(error) => {
+                tracing::warn!(%error, "results socket not duplicated; taking what tokio saw");
+                while let Ok(len) = socket.try_recv(&mut self.buf) {
+                    self.keep(len);
+                }
+                return;
+            }
+        };
+        while let Ok(len) = queued.recv(&mut self.buf) {
             self.keep(len);
         }
     }
@@ -197,5 +210,27 @@ pub async fn feed_fifo(path: PathBuf, data: Bytes) {
     if let Err(error) = sender.write_all(&data).await {
         // The container closed its end early; that is its business, not a worker fault.
         tracing::debug!(%error, "binary FIFO closed before all bytes were read");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A current-thread runtime that never yields: its reactor never sees the datagrams
+    /// arrive, as on a busy worker where the done line wins the race.
+    #[tokio::test(flavor = "current_thread")]
+    async fn drain_takes_datagrams_the_reactor_has_not_seen_yet() {
+        let (ours, theirs) = UnixDatagram::pair().unwrap();
+        theirs.try_send(b"first").unwrap();
+        theirs.try_send(b"second").unwrap();
+        let mut keeper = ResultsKeeper::new(1024);
+        keeper.drain(&ours);
+        let collected = keeper.finish();
+        assert_eq!(collected.datagrams, vec![&b"first"[..], &b"second"[..]]);
+        // What was taken is gone from the socket: a later drain finds nothing twice.
+        let mut again = ResultsKeeper::new(1024);
+        again.drain(&ours);
+        assert!(again.finish().datagrams.is_empty());
     }
 }
