@@ -82,6 +82,10 @@ fn hot_actor(extra: Value) -> Value {
         "image": "abaco/sample-hot",
         "hints": ["hot"],
         "defaultEnvironment": {"GREETING": "v1"},
+        // One worker, so one container: the health checks add workers to an actor whose
+        // mailbox holds a message when they look, and a second container would count its
+        // messages from one again.
+        "maxWorkers": 1,
     });
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
