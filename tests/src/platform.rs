@@ -68,19 +68,38 @@ pub fn binary() -> PathBuf {
     path
 }
 
-/// `n` distinct loopback ports nothing listens on right now: all are held until all are
-/// found, since a port let go may be handed out again at once.
+/// The lowest port tests pick for their servers.
+const LOWEST_PICKED_PORT: u16 = 10_000;
+
+/// The first port the kernel gives outgoing connections (`ip_local_port_range`). Ports the
+/// tests pick for their servers lie below it: a port taken with `bind(0)` and let go lies in
+/// that range, where any client socket of the tests running alongside may take it before the
+/// server binds it (RabbitMQ then exits at boot with "eaddrinuse").
+fn first_client_port() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .filter(|&low: &u16| low > LOWEST_PICKED_PORT + 1_000)
+        .unwrap_or(32_768)
+}
+
+/// `n` distinct loopback ports nothing listens on right now, below the ports the kernel gives
+/// clients: all are held until all are found, so none is picked twice.
 pub fn free_addrs(n: usize) -> Vec<SocketAddr> {
-    let held: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
+    let below = first_client_port();
+    let mut held: Vec<TcpListener> = Vec::with_capacity(n);
+    while held.len() < n {
+        let port = rand::random_range(LOWEST_PICKED_PORT..below);
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            held.push(listener);
+        }
+    }
     held.iter().map(|l| l.local_addr().unwrap()).collect()
 }
 
-/// A loopback port nothing listens on right now.
+/// A loopback port nothing listens on right now (see [`free_addrs`]).
 pub fn free_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
+    free_addrs(1)[0]
 }
 
 /// Redis for the distributed backend.

@@ -12,7 +12,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::platform::{free_addr, kill_9};
+use crate::platform::{free_addr, free_addrs, kill_9};
+
+/// How many times a private RabbitMQ node is started on fresh ports before its test fails.
+const BOOT_ATTEMPTS: u32 = 3;
 
 /// A `redis-server` of our own with AOF on, restartable on the same port and data.
 #[derive(Debug)]
@@ -131,14 +134,28 @@ impl PrivateRabbit {
         // An empty env file in place of /etc/rabbitmq/rabbitmq-env.conf.
         std::fs::write(dir.path().join("rabbitmq-env.conf"), "").unwrap();
         let mut rabbit = Self {
-            node: format!("abaco-test-{}@localhost", rand::random::<u32>()),
-            port: free_addr().port(),
-            dist_port: free_addr().port(),
+            node: String::new(),
+            port: 0,
+            dist_port: 0,
             dir,
             child: None,
         };
-        rabbit.spawn();
-        rabbit
+        // Another test may still take a picked port before the node binds it; the node then
+        // exits at boot, and a fresh name and ports are tried.
+        for attempt in 1..=BOOT_ATTEMPTS {
+            let [port, dist_port] = free_addrs(2)[..] else {
+                unreachable!("free_addrs(2) gives two")
+            };
+            rabbit.node = format!("abaco-test-{}@localhost", rand::random::<u32>());
+            rabbit.port = port.port();
+            rabbit.dist_port = dist_port.port();
+            match rabbit.spawn() {
+                Ok(()) => return rabbit,
+                Err(exited) if attempt < BOOT_ATTEMPTS => eprintln!("{exited}; trying again"),
+                Err(exited) => panic!("{exited}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
     }
 
     /// `amqp://guest:guest@127.0.0.1:<port>/%2f`.
@@ -178,7 +195,8 @@ impl PrivateRabbit {
             .env("RABBITMQ_PID_FILE", dir.join("pid"));
     }
 
-    fn spawn(&mut self) {
+    /// Starts the node and waits until it has booted; an error says it exited during boot.
+    fn spawn(&mut self) -> Result<(), String> {
         let _ = std::fs::remove_file(self.dir.path().join("pid"));
         let mut command = Command::new(rabbit_script("rabbitmq-server"));
         self.with_env(&mut command);
@@ -190,12 +208,12 @@ impl PrivateRabbit {
             .spawn()
             .expect("rabbitmq-server must be installed (tests/services.sh installs it)");
         self.child = Some(child);
-        self.await_startup();
+        self.await_startup()
     }
 
     /// Waits (at most 90 s) until the node has booted: `rabbitmqctl await_startup` fails at
     /// once while the node is not yet registered with epmd, so it is retried.
-    fn await_startup(&mut self) {
+    fn await_startup(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let booted = self
@@ -206,16 +224,22 @@ impl PrivateRabbit {
                 .status()
                 .is_ok_and(|status| status.success());
             if booted && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                return Ok(());
             }
             if let Some(child) = &mut self.child
                 && let Ok(Some(status)) = child.try_wait()
             {
-                panic!(
-                    "the private RabbitMQ node {} exited during boot ({status}); see {}",
+                self.child = None;
+                let out = std::fs::read_to_string(self.dir.path().join("log/server.out"))
+                    .unwrap_or_default();
+                let last: Vec<&str> = out.lines().rev().take(5).collect();
+                return Err(format!(
+                    "the private RabbitMQ node {} on port {} exited during boot ({status}), \
+                     its output ending:\n{}",
                     self.node,
-                    self.dir.path().join("log").display()
-                );
+                    self.port,
+                    last.into_iter().rev().collect::<Vec<_>>().join("\n")
+                ));
             }
             assert!(
                 Instant::now() < deadline,
@@ -250,7 +274,9 @@ impl PrivateRabbit {
     /// Kills it and starts it again on the same ports and data, then waits until it booted.
     pub fn restart(&mut self) {
         self.kill_9();
-        self.spawn();
+        if let Err(exited) = self.spawn() {
+            panic!("{exited}");
+        }
     }
 
     /// Empties `queue` behind the platform's back, as a broker that lost its messages would.
