@@ -294,6 +294,8 @@ pub struct Settings {
     pub list_page_size: usize,
     /// The most executions one page of a listing may hold, whatever `limit` asks.
     pub list_page_max: usize,
+    /// Executions a mailbox purge ends ERROR at once (each its own store write).
+    pub purge_concurrency: usize,
     /// Seconds after its message came in before an execution that cannot finish on its own
     /// is ended ERROR by the sweep.
     pub stuck_after_secs: u64,
@@ -465,6 +467,7 @@ impl Default for Settings {
             sweep_batch: 500,
             list_page_size: 500,
             list_page_max: 5000,
+            purge_concurrency: 16,
             stuck_after_secs: 120,
             execution_retention_secs: 0,
             max_retries: 10,

@@ -188,12 +188,13 @@ impl Backends {
     }
 
     /// The messages service.
-    pub fn messages(&self) -> MessagesService {
+    pub fn messages(&self, settings: &Settings) -> MessagesService {
         MessagesService::new(
             self.access.clone(),
             self.mailboxes.clone(),
             self.fleet.clone(),
         )
+        .with_purge_concurrency(settings.purge_concurrency)
     }
 
     /// The admin service.

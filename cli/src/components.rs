@@ -77,7 +77,7 @@ pub async fn gateway(settings: &Settings, stop: CancellationToken) -> anyhow::Re
     if settings.gateway_messages == GatewayMessages::InProcess {
         require_distributed(settings, "gateway_messages = in-process")?;
         let backends = Backends::open(settings).await?;
-        let messages = backends.messages();
+        let messages = backends.messages(settings);
         services.local_messages = Some(abaco_gateway::LocalMessages::new(messages.clone()));
         services.messages = abaco_gateway::transport(messages.into_server(auth.clone()));
     }
@@ -105,7 +105,7 @@ pub async fn service(
             .add(backends.registration(settings).into_server(auth.clone()))
             .add(backends.sharing().into_server(auth.clone()))
             .add(backends.configs(settings).into_server(auth)),
-        Service::Messages => endpoint.add(backends.messages().into_server(auth)),
+        Service::Messages => endpoint.add(backends.messages(settings).into_server(auth)),
         Service::Admin => endpoint.add(backends.admin(settings).into_server(auth)),
     };
     tracing::info!(grpc = %grpc.local_addr()?, service = ?which, "service is up");

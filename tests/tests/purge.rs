@@ -16,8 +16,9 @@ async fn purged_messages_end_their_executions_at_once(platform: Platform) {
     let api = &platform.api;
     // An image no host has: the messages wait in the mailbox.
     let actor = register(api, json!({"image": "abaco/not-built-yet"})).await;
+    // More than `purge_concurrency` (16) of them, so the purge ends them in several turns.
     let mut purged = Vec::new();
-    for i in 0..3 {
+    for i in 0..40 {
         purged.push(send(api, &actor, "", "text/plain", format!("m{i}").into_bytes()).await);
     }
     let answer = api

@@ -53,7 +53,7 @@ pub async fn up(mut settings: Settings, stop: CancellationToken) -> anyhow::Resu
     let registration = backends.registration(&settings).into_server(auth.clone());
     let sharing = backends.sharing().into_server(auth.clone());
     let configs = backends.configs(&settings).into_server(auth.clone());
-    let messages_service = backends.messages();
+    let messages_service = backends.messages(&settings);
     let local_messages = abaco_gateway::LocalMessages::new(messages_service.clone());
     let messages = messages_service.into_server(auth.clone());
     let admin = backends.admin(&settings).into_server(auth.clone());

@@ -46,7 +46,11 @@ pub struct MessagesService {
     mailboxes: Arc<dyn Mailboxes>,
     intake: Intake,
     owners: Owners,
+    purge_concurrency: usize,
 }
+
+/// Executions a purge ends at once, unless [`MessagesService::with_purge_concurrency`] says.
+pub const DEFAULT_PURGE_CONCURRENCY: usize = 16;
 
 impl MessagesService {
     /// A service over these backends; `access` decides who may do what.
@@ -57,7 +61,14 @@ impl MessagesService {
             access,
             mailboxes,
             owners: Owners::default(),
+            purge_concurrency: DEFAULT_PURGE_CONCURRENCY,
         }
+    }
+
+    /// Ends up to `concurrency` (at least 1) purged executions at once.
+    pub fn with_purge_concurrency(mut self, concurrency: usize) -> Self {
+        self.purge_concurrency = concurrency.max(1);
+        self
     }
 
     /// The gRPC server for this service, behind `auth`.
