@@ -105,15 +105,18 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
         measured(op, WARMUP, c).await;
     }
     api.purge(&actor).await?;
+    // Each purge ends the executions of a round's messages: what a user purging a backlog
+    // of that size waits for.
+    let mut purges = Vec::new();
     for _ in 0..rounds {
         baseline = baseline.merge(measured(&baseline_op, per_round, c).await);
         for cleanup in &cleanups {
             cleanup.between_rounds().await?;
         }
         rest = rest.merge(measured(&rest_op, per_round, c).await);
-        api.purge(&actor).await?;
+        purges.push(timed_purge(&api, &actor).await?);
         grpc = grpc.merge(measured(&grpc_op, per_round, c).await);
-        api.purge(&actor).await?;
+        purges.push(timed_purge(&api, &actor).await?);
     }
     for cleanup in cleanups {
         cleanup.run().await?;
@@ -162,6 +165,17 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
         format!("baseline used for {topo}"),
         baseline_name,
     ));
+    let slowest = purges.iter().max().copied().unwrap_or_default();
+    let mean = purges.iter().sum::<Duration>() / u32::try_from(purges.len().max(1))?;
+    rows.push(Row::figure(
+        format!("mailbox purge of {per_round} queued messages, {topo} (their executions ended)"),
+        format!(
+            "mean {}, slowest {} ({} purges)",
+            ms(mean),
+            ms(slowest),
+            purges.len()
+        ),
+    ));
     rows.push(
         Row::figure(
             format!(
@@ -183,6 +197,13 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
         )),
     );
     Ok(rows)
+}
+
+/// How long `DELETE /actors/{actor}/messages` took.
+async fn timed_purge(api: &crate::api::Api, actor: &str) -> Result<Duration> {
+    let started = std::time::Instant::now();
+    api.purge(actor).await?;
+    Ok(started.elapsed())
 }
 
 /// A JSON message of about `bytes` bytes.
