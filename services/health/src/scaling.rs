@@ -6,6 +6,22 @@ use abaco::{Result, pb, store::Table, time};
 
 use crate::{HealthChecker, Report};
 
+/// How many workers an actor should have: `have` of them, `free` of those not running a
+/// message (ready, or still starting), and `waiting` messages in its mailbox. A free worker
+/// takes a waiting message in a moment, so only messages beyond the free workers are a
+/// backlog that earns more workers; otherwise each message sent while its worker is between
+/// two runs, or starting, would add a worker.
+fn wanted(have: u64, free: u64, waiting: u64, min: u64, max: u64) -> u64 {
+    let backlog = waiting.saturating_sub(free);
+    if have < min {
+        min
+    } else if backlog > 0 && have < max {
+        max.min(have + backlog)
+    } else {
+        have
+    }
+}
+
 /// Whether a worker counts toward its actor's workers.
 fn counts(worker: &pb::Worker, actor: &pb::Actor) -> bool {
     worker.actor_id == actor.id
@@ -43,13 +59,11 @@ impl HealthChecker {
             };
             let min = u64::from(actor.min_workers);
             let max = u64::from(actor.max_workers);
-            let want = if have < min {
-                min
-            } else if waiting > 0 && have < max {
-                max.min(have + waiting)
-            } else {
-                have
-            };
+            let free = workers
+                .iter()
+                .filter(|w| w.status() != pb::WorkerStatus::Busy)
+                .count() as u64;
+            let want = wanted(have, free, waiting, min, max);
             if want > have {
                 let want = u32::try_from(want).unwrap_or(actor.max_workers);
                 match self.fleet.ensure_workers(&actor.id, want).await {
@@ -92,5 +106,26 @@ impl HealthChecker {
             }
         }
         stopped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wanted;
+
+    #[test]
+    fn only_messages_beyond_the_free_workers_add_workers() {
+        // A message waiting for the one worker, idle between runs or starting: no more.
+        assert_eq!(wanted(1, 1, 1, 1, 10), 1);
+        // The one worker is busy: the message is a backlog.
+        assert_eq!(wanted(1, 0, 1, 1, 10), 2);
+        // Fifty waiting, one worker starting: up to the maximum.
+        assert_eq!(wanted(1, 1, 50, 0, 4), 4);
+        // Three beyond two free workers of five.
+        assert_eq!(wanted(5, 2, 5, 1, 10), 8);
+        // Below the minimum, whatever waits.
+        assert_eq!(wanted(0, 0, 0, 2, 10), 2);
+        // At the maximum, nothing more.
+        assert_eq!(wanted(4, 0, 100, 1, 4), 4);
     }
 }
