@@ -298,7 +298,8 @@ async fn a_missing_image_turns_the_actor_error_and_keeps_messages(platform: Plat
 async fn a_killed_worker_process_loses_no_message_and_leaves_no_container() {
     let platform = Platform::start(BackendKind::Distributed).await;
     let api = &platform.api;
-    let sleeper = register(api, json!({"image": "abaco/sample-sleep"})).await;
+    // One worker: the test takes it to be the actor's only one.
+    let sleeper = register(api, json!({"image": "abaco/sample-sleep", "maxWorkers": 1})).await;
     let execution = send(api, &sleeper, "", "text/plain", b"5".to_vec()).await;
     eventually(Duration::from_secs(60), "the execution to run", || async {
         let answer = api
@@ -341,7 +342,12 @@ async fn a_killed_worker_process_loses_no_message_and_leaves_no_container() {
 async fn a_crash_of_abaco_up_mid_run_reruns_the_message_and_removes_the_orphan() {
     let mut platform = Platform::start(BackendKind::Embedded).await;
     let api = platform.api.clone();
-    let sleeper = register(&api, json!({"image": "abaco/sample-sleep"})).await;
+    // One worker: the test takes it to be the actor's only one.
+    let sleeper = register(
+        &api,
+        json!({"image": "abaco/sample-sleep", "maxWorkers": 1}),
+    )
+    .await;
     let execution = send(&api, &sleeper, "", "text/plain", b"4".to_vec()).await;
     eventually(Duration::from_secs(60), "the execution to run", || async {
         let answer = api

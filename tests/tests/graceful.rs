@@ -33,7 +33,8 @@ fn signal(pid: u32, signal: &str) {
 
 async fn deleting_a_worker_lets_its_run_finish(platform: Platform) {
     let api = &platform.api;
-    let actor = register(api, json!({"image": "abaco/sample-sleep"})).await;
+    // One worker: the test takes it to be the actor's only one.
+    let actor = register(api, json!({"image": "abaco/sample-sleep", "maxWorkers": 1})).await;
     let execution = send(api, &actor, "", "text/plain", b"6".to_vec()).await;
     running(api, &actor, &execution, LIMIT).await;
     let listed = workers(api, &actor).await;
