@@ -99,6 +99,22 @@ impl Api {
             .map(drop)
     }
 
+    /// `GET` of a path the gateway does not serve, expecting its 404: a REST round trip
+    /// through the client, HTTP and the gateway's layers that reaches no service.
+    pub async fn not_found(&self) -> Result<()> {
+        let response = self
+            .http
+            .get(format!("{}/abaco-bench/no-such-route", self.base))
+            .send()
+            .await?;
+        let status = response.status();
+        response.bytes().await?;
+        if status != reqwest::StatusCode::NOT_FOUND {
+            bail!("expected HTTP 404 for an unknown path, got {status}");
+        }
+        Ok(())
+    }
+
     /// Sends a JSON message; its execution id.
     pub async fn send(&self, actor: &str, body: &str) -> Result<String> {
         let result = self

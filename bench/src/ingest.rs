@@ -96,12 +96,25 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
         })
     };
     let grpc_op = grpc_op(&platform, &actor, &body).await?;
+    // The same client and concurrency on a request no service answers: what the REST hop
+    // itself costs, next to a send.
+    let floor_op: Op = {
+        let api = api.clone();
+        Arc::new(move |_| {
+            let api = api.clone();
+            Box::pin(async move { api.not_found().await })
+        })
+    };
 
     let rounds = settings.rounds.max(1);
     let per_round = n.div_ceil(rounds);
-    let (mut baseline, mut rest, mut grpc) =
-        (Series::default(), Series::default(), Series::default());
-    for op in [&baseline_op, &rest_op, &grpc_op] {
+    let (mut baseline, mut rest, mut grpc, mut floor) = (
+        Series::default(),
+        Series::default(),
+        Series::default(),
+        Series::default(),
+    );
+    for op in [&baseline_op, &rest_op, &grpc_op, &floor_op] {
         measured(op, WARMUP, c).await;
     }
     api.purge(&actor).await?;
@@ -117,6 +130,7 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
         purges.push(timed_purge(&api, &actor).await?);
         grpc = grpc.merge(measured(&grpc_op, per_round, c).await);
         purges.push(timed_purge(&api, &actor).await?);
+        floor = floor.merge(measured(&floor_op, per_round, c).await);
     }
     for cleanup in cleanups {
         cleanup.run().await?;
@@ -160,6 +174,16 @@ pub async fn run(settings: &Settings, topology: Topology) -> Result<Vec<Row>> {
         &format!("ingest gRPC {topo}"),
         &grpc,
         &baseline,
+    ));
+    rows.push(Row::figure(
+        format!("REST hop alone, {topo}: GET of an unknown path (404), c={c}"),
+        format!(
+            "{:.0}/s, p50 {}, p99 {}{}",
+            floor.rate(),
+            ms(floor.p50()),
+            ms(floor.p99()),
+            floor.errors_note()
+        ),
     ));
     rows.push(Row::figure(
         format!("baseline used for {topo}"),
