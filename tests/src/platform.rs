@@ -68,6 +68,9 @@ pub fn binary() -> PathBuf {
     path
 }
 
+/// How many times a platform is started on fresh ports before its test fails.
+const START_ATTEMPTS: u32 = 3;
+
 /// The lowest port tests pick for their servers.
 const LOWEST_PICKED_PORT: u16 = 10_000;
 
@@ -210,6 +213,36 @@ impl Platform {
         extra_env: Vec<(String, String)>,
         metrics: bool,
     ) -> Self {
+        // A port picked for a component may be taken by another test's platform before the
+        // component binds it; the component then exits at once, and fresh ports are tried.
+        for attempt in 1..=START_ATTEMPTS {
+            let mut platform = Self::prepare(
+                kind,
+                redis_url.clone(),
+                amqp_url.clone(),
+                extra_env.clone(),
+                metrics,
+            );
+            platform.spawn_all();
+            match platform.ready().await {
+                Ok(()) => return platform,
+                Err(exited) if attempt < START_ATTEMPTS && platform.lost_a_port() => {
+                    eprintln!("{exited}; starting again on fresh ports");
+                }
+                Err(exited) => panic!("{exited}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// A platform not yet started, on freshly picked ports.
+    fn prepare(
+        kind: BackendKind,
+        redis_url: String,
+        amqp_url: String,
+        extra_env: Vec<(String, String)>,
+        metrics: bool,
+    ) -> Self {
         let namespace = format!("test{}", rand::random::<u32>());
         // Every port of the platform from one batch, so no two of them are the same.
         let (services, components): (usize, &[&'static str]) = match kind {
@@ -224,7 +257,7 @@ impl Platform {
         } else {
             Vec::new()
         };
-        let mut platform = Self {
+        Self {
             kind,
             api: Api::new(http_addr),
             grpc_addr: service_addrs[0],
@@ -239,10 +272,12 @@ impl Platform {
             extra_env,
             internal_token: format!("it{}{}", rand::random::<u64>(), rand::random::<u64>()),
             metrics_addrs,
-        };
-        platform.spawn_all();
-        platform.wait_ready().await;
-        platform
+        }
+    }
+
+    /// Whether a component's log says another process had its address.
+    fn lost_a_port(&self) -> bool {
+        self.log_tail(20).contains("Address already in use")
     }
 
     fn command(&self, subcommand: &str) -> Command {
@@ -441,11 +476,18 @@ impl Platform {
 
     /// Waits until the REST API answers and the gRPC endpoints accept connections.
     pub async fn wait_ready(&mut self) {
+        if let Err(exited) = self.ready().await {
+            panic!("{exited}");
+        }
+    }
+
+    /// [`Platform::wait_ready`], with an error when a process exited during start-up.
+    async fn ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             for child in &mut self.children {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("an abaco process exited during start-up: {status}");
+                    return Err(format!("an abaco process exited during start-up: {status}"));
                 }
             }
             let grpc_up = self
@@ -454,7 +496,7 @@ impl Platform {
                 .all(|addr| std::net::TcpStream::connect(addr).is_ok());
             // Ready means a spawner is announced too: a test's first request may need a worker.
             if grpc_up && self.api.get("/actors").await.is_ok() && self.has_spawner().await {
-                return;
+                return Ok(());
             }
             assert!(
                 Instant::now() < deadline,

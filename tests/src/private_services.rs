@@ -12,10 +12,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::platform::{free_addr, free_addrs, kill_9};
+use crate::platform::{free_addr, kill_9};
 
 /// How many times a private RabbitMQ node is started on fresh ports before its test fails.
 const BOOT_ATTEMPTS: u32 = 3;
+
+/// A port for a node's Erlang distribution listener, from the kernel's client port range,
+/// where [`free_addr`] never picks: the node never takes a port handed to a platform.
+fn client_range_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|e| panic!("no loopback port for a RabbitMQ node: {e}"))
+}
 
 /// A `redis-server` of our own with AOF on, restartable on the same port and data.
 #[derive(Debug)]
@@ -143,12 +152,9 @@ impl PrivateRabbit {
         // Another test may still take a picked port before the node binds it; the node then
         // exits at boot, and a fresh name and ports are tried.
         for attempt in 1..=BOOT_ATTEMPTS {
-            let [port, dist_port] = free_addrs(2)[..] else {
-                unreachable!("free_addrs(2) gives two")
-            };
             rabbit.node = format!("abaco-test-{}@localhost", rand::random::<u32>());
-            rabbit.port = port.port();
-            rabbit.dist_port = dist_port.port();
+            rabbit.port = free_addr().port();
+            rabbit.dist_port = client_range_port();
             match rabbit.spawn() {
                 Ok(()) => return rabbit,
                 Err(exited) if attempt < BOOT_ATTEMPTS => eprintln!("{exited}; trying again"),
