@@ -6,6 +6,9 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
 /// The queue of an actor that names none, and the one a spawner serves unless told.
 pub const DEFAULT_QUEUE: &str = "default";
 
+/// Executions a mailbox purge ends at once, unless `purge_concurrency` says otherwise.
+pub const DEFAULT_PURGE_CONCURRENCY: usize = 16;
+
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
@@ -467,7 +470,7 @@ impl Default for Settings {
             sweep_batch: 500,
             list_page_size: 500,
             list_page_max: 5000,
-            purge_concurrency: 16,
+            purge_concurrency: DEFAULT_PURGE_CONCURRENCY,
             stuck_after_secs: 120,
             execution_retention_secs: 0,
             max_retries: 10,

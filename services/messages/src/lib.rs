@@ -49,9 +49,6 @@ pub struct MessagesService {
     purge_concurrency: usize,
 }
 
-/// Executions a purge ends at once, unless [`MessagesService::with_purge_concurrency`] says.
-pub const DEFAULT_PURGE_CONCURRENCY: usize = 16;
-
 impl MessagesService {
     /// A service over these backends; `access` decides who may do what.
     pub fn new(access: Access, mailboxes: Arc<dyn Mailboxes>, fleet: Arc<dyn Fleet>) -> Self {
@@ -61,7 +58,7 @@ impl MessagesService {
             access,
             mailboxes,
             owners: Owners::default(),
-            purge_concurrency: DEFAULT_PURGE_CONCURRENCY,
+            purge_concurrency: abaco::settings::DEFAULT_PURGE_CONCURRENCY,
         }
     }
 
